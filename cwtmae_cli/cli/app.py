@@ -1,0 +1,100 @@
+"""The ``cwtmae`` Typer app: global options, command registration and the one error boundary.
+
+Each command lives in its own module ``cwtmae_cli.cli.<name>`` exposing ``register(app)``. Command
+modules import heavy libraries (torch, mne, zarr) inside their functions, never at module level, so
+``cwtmae --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from cwtmae_cli import __version__
+from cwtmae_cli.cli.console import err, error_line
+from cwtmae_cli.errors import CwtmaeError
+
+# In the order `cwtmae --help` lists them.
+COMMAND_MODULES = ("prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "demo")
+
+_state = {"debug": False}
+
+
+def debug_enabled() -> bool:
+    """True when tracebacks were asked for (``--debug`` or ``CWTMAE_DEBUG=1``)."""
+    return _state["debug"] or os.environ.get("CWTMAE_DEBUG", "") not in ("", "0", "false")
+
+
+class ErrorBoundaryGroup(TyperGroup):
+    """Turns project errors into one red line and an exit code, whoever invokes the app."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CwtmaeError as exc:
+            if debug_enabled():
+                err.print(traceback.format_exc(), markup=False, highlight=False)
+            error_line(str(exc))
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            raise click.exceptions.Exit(130) from None
+
+
+app = typer.Typer(
+    name="cwtmae",
+    cls=ErrorBoundaryGroup,
+    help="From raw sleep-EEG and ECG recordings to a trained CWT-MAE-RoPE classifier and "
+    "predictions on new files.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cwtmae {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version."),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks on errors (also CWTMAE_DEBUG=1).")
+    ] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        if importlib.util.find_spec(f"cwtmae_cli.cli.{name}") is None:
+            continue  # not built yet: a command that does not exist is not listed
+        module = importlib.import_module(f"cwtmae_cli.cli.{name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
