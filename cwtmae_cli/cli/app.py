@@ -10,11 +10,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-import sys
 import traceback
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -36,17 +34,17 @@ def debug_enabled() -> bool:
 class ErrorBoundaryGroup(TyperGroup):
     """Turns project errors into one red line and an exit code, whoever invokes the app."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except CwtmaeError as exc:
             if debug_enabled():
                 err.print(traceback.format_exc(), markup=False, highlight=False)
             error_line(str(exc))
-            raise click.exceptions.Exit(exc.exit_code) from None
+            raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             error_line("interrupted")
-            raise click.exceptions.Exit(130) from None
+            raise typer.Exit(130) from None
 
 
 app = typer.Typer(
@@ -70,7 +68,7 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        Optional[bool],
+        bool | None,
         typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version."),
     ] = None,
     debug: Annotated[

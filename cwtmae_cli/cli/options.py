@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 Workdir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--workdir",
         envvar="CWTMAE_HOME",
@@ -17,7 +17,7 @@ Workdir = Annotated[
     ),
 ]
 Data = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--data",
         help="Store to read (a .zarr folder); default: the only store in <workdir>/stores/.",
@@ -25,7 +25,7 @@ Data = Annotated[
     ),
 ]
 Checkpoint = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--checkpoint",
         help="Classifier checkpoint folder or run folder; default: the best checkpoint of the "
