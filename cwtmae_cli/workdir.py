@@ -47,7 +47,9 @@ def find_store(workdir: Path, data: Path | None = None) -> Path:
         )
     if len(stores) > 1:
         names = ", ".join(str(p.relative_to(workdir)) for p in stores)
-        raise UsageError(f"several stores in {workdir / STORES_DIR} ({names}); choose one with --data")
+        raise UsageError(
+            f"several stores in {workdir / STORES_DIR} ({names}); choose one with --data"
+        )
     return stores[0]
 
 

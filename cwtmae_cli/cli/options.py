@@ -12,7 +12,8 @@ Workdir = Annotated[
     typer.Option(
         "--workdir",
         envvar="CWTMAE_HOME",
-        help="Working folder holding stores/ and runs/ (default: $CWTMAE_HOME or the current folder).",
+        help="Working folder holding stores/ and runs/ "
+        "(default: $CWTMAE_HOME or the current folder).",
         show_default=False,
     ),
 ]
@@ -35,7 +36,9 @@ Checkpoint = Annotated[
 ]
 Device = Annotated[
     str,
-    typer.Option("--device", help="Torch device: auto, cpu, cuda or cuda:N (auto picks CUDA when present)."),
+    typer.Option(
+        "--device", help="Torch device: auto, cpu, cuda or cuda:N (auto picks CUDA when present)."
+    ),
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
