@@ -1,0 +1,151 @@
+"""Classification metrics of a set of predictions, as plain JSON-ready dictionaries.
+
+Everything is computed with scikit-learn over the *fixed* class list of the model (``labels =
+range(n_classes)``), so a class that never occurs still has its row and column. Conventions:
+
+- precision, recall and F1 of a class with no predicted (or no true) windows are 0 (scikit-learn's
+  ``zero_division=0``), and macro-F1 averages over *all* classes of the model;
+- balanced accuracy is the mean recall over the classes present in ``y_true`` (scikit-learn);
+- Cohen's κ is undefined when both the truth and the predictions hold a single class: it is then
+  ``None`` (``null`` in JSON), never a made-up number;
+- the row-normalised confusion matrix divides each row by its support; a row of a class with no
+  true windows stays all zeros.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion matrix (K, K) int64 for K = n_classes; rows true classes, columns predicted."""
+    from sklearn.metrics import confusion_matrix
+
+    return confusion_matrix(y_true, y_pred, labels=np.arange(n_classes)).astype(np.int64)
+
+
+def row_normalised(counts: np.ndarray) -> np.ndarray:
+    """``counts`` (K, K) divided by each row's sum; rows that sum to 0 stay 0. float64 (K, K)."""
+    support = counts.sum(axis=1, keepdims=True)  # (K, 1)
+    return np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)
+
+
+def summary_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:
+    """accuracy, balanced accuracy, macro-F1 and Cohen's κ of integer class predictions."""
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        cohen_kappa_score,
+        f1_score,
+    )
+
+    labels = np.arange(n_classes)
+    with warnings.catch_warnings():
+        # "y_pred contains classes not in y_true" and 0/0 in κ: handled by the conventions above.
+        warnings.simplefilter("ignore")
+        kappa = cohen_kappa_score(y_true, y_pred, labels=labels)
+        balanced = balanced_accuracy_score(y_true, y_pred)
+    return {
+        "n_windows": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(balanced),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+        "cohen_kappa": _finite_or_none(kappa),
+    }
+
+
+def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, label_names: Sequence[str]) -> list:
+    """One dict per class: label, precision, recall, f1, support (true windows of the class)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=np.arange(len(label_names)), zero_division=0
+    )
+    return [
+        {
+            "label": name,
+            "precision": float(precision[k]),
+            "recall": float(recall[k]),
+            "f1": float(f1[k]),
+            "support": int(support[k]),
+        }
+        for k, name in enumerate(label_names)
+    ]
+
+
+def classification_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, label_names: Sequence[str]
+) -> dict:
+    """All metrics of one evaluation.
+
+    Args:
+        y_true: (N,) true class indices in ``[0, K)``.
+        y_pred: (N,) predicted class indices in ``[0, K)``.
+        label_names: the K class names, in class-index order.
+
+    Returns:
+        ``{"summary": {n_windows, accuracy, balanced_accuracy, macro_f1, cohen_kappa},
+        "per_class": [{label, precision, recall, f1, support}, ...],
+        "confusion_matrix": {"labels", "counts" (K×K ints), "normalized" (K×K floats)}}``.
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise ValueError(
+            f"y_true {y_true.shape} and y_pred {y_pred.shape} must be equal 1-D shapes"
+        )
+    if len(y_true) == 0:
+        raise ValueError("no windows to score")
+    n_classes = len(label_names)
+    counts = confusion_counts(y_true, y_pred, n_classes)
+    return {
+        "summary": summary_scores(y_true, y_pred, n_classes),
+        "per_class": per_class_scores(y_true, y_pred, label_names),
+        "confusion_matrix": {
+            "labels": list(label_names),
+            "counts": counts.tolist(),
+            "normalized": row_normalised(counts).tolist(),
+        },
+    }
+
+
+def per_recording_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    recording: np.ndarray,
+    recording_ids: Sequence[str],
+    n_classes: int,
+) -> list[dict]:
+    """Summary scores of each recording, in order of first appearance.
+
+    Args:
+        y_true, y_pred: (N,) class indices.
+        recording: (N,) index of each window's recording into ``recording_ids``.
+        recording_ids: names of the recordings (the store's ``recordings`` ids).
+        n_classes: K.
+
+    Returns:
+        ``[{"recording", "n_windows", "accuracy", "balanced_accuracy", "macro_f1",
+        "cohen_kappa"}, ...]``.
+    """
+    recording = np.asarray(recording)
+    _, first = np.unique(recording, return_index=True)
+    rows = []
+    for rec in recording[np.sort(first)]:
+        sel = recording == rec
+        rows.append(
+            {"recording": str(recording_ids[int(rec)])}
+            | summary_scores(np.asarray(y_true)[sel], np.asarray(y_pred)[sel], n_classes)
+        )
+    return rows

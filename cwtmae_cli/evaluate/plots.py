@@ -1,0 +1,125 @@
+"""PNG figures: the confusion matrix of an evaluation and the hypnogram of a prediction.
+
+Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global backend state), so they
+work headless and in threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cwtmae_cli.evaluate.summary import BAD_LABEL
+from cwtmae_cli.evaluate.table import PredictionTable
+
+# Hypnogram order, top to bottom, when the classes are sleep stages; other models keep their order.
+_SLEEP_ORDER = ("W", "WAKE", "REM", "R", "N1", "N2", "N3", "N4")
+
+
+def _new_figure(width_in: float, height_in: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_in, height_in), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_confusion_matrix(
+    counts: np.ndarray, label_names: Sequence[str], path: Path, title: str = ""
+) -> Path:
+    """Row-normalised confusion matrix as colours, with counts and fractions in each cell.
+
+    Args:
+        counts: (K, K) int confusion counts, rows true classes, columns predicted.
+        label_names: the K class names.
+        path: the PNG to write.
+    """
+    counts = np.asarray(counts)
+    support = counts.sum(axis=1, keepdims=True)  # (K, 1)
+    fractions = np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)
+    n_classes = len(label_names)
+    size_in = 2.0 + 0.9 * n_classes
+    fig = _new_figure(size_in + 1.0, size_in)
+    ax = fig.add_subplot(1, 1, 1)
+    image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class")
+    for i in range(n_classes):
+        for j in range(n_classes):
+            colour = "white" if fractions[i, j] > 0.5 else "black"
+            ax.text(
+                j,
+                i,
+                f"{counts[i, j]}\n{fractions[i, j]:.2f}",
+                ha="center",
+                va="center",
+                color=colour,
+                fontsize=8,
+            )
+    ax.set_xticks(range(n_classes), labels=list(label_names))
+    ax.set_yticks(range(n_classes), labels=list(label_names))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return Path(path)
+
+
+def _class_order(label_names: Sequence[str]) -> list[str]:
+    upper = [name.upper() for name in label_names]
+    if all(name in _SLEEP_ORDER for name in upper):
+        return [label_names[upper.index(s)] for s in _SLEEP_ORDER if s in upper]
+    return list(label_names)
+
+
+def plot_hypnogram(table: PredictionTable, path: Path) -> Path:
+    """Class over time (a step plot, ``bad`` windows as grey marks) above the confidence.
+
+    Time is in hours from the recording start when the recording is longer than 2 hours, else in
+    minutes. Sleep stages are drawn W, REM, N1, N2, N3 from top to bottom, as clinicians do.
+    """
+    order = _class_order(table.label_names)
+    level = {name: len(order) - 1 - i for i, name in enumerate(order)}  # top row = first class
+    onsets = np.asarray(table.onset_s, dtype=np.float64)
+    span_s = float(onsets[-1] + table.window_s) if len(onsets) else table.window_s
+    unit, scale = ("h", 3600.0) if span_s > 7200 else ("min", 60.0)
+    starts = onsets / scale
+    ends = np.append(starts[1:], starts[-1] + table.window_s / scale) if len(starts) else starts
+    labels = table.labels
+    y = np.array([level.get(lab, np.nan) for lab in labels], dtype=np.float64)
+
+    fig = _new_figure(10.0, 4.5)
+    ax_cls, ax_conf = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    if len(starts):
+        # Steps: each window holds its class from its onset until the next onset.
+        xs = np.column_stack([starts, ends]).ravel()  # (2W,)
+        ys = np.repeat(y, 2)  # (2W,)
+        ax_cls.plot(xs, ys, color="tab:blue", linewidth=1.2)
+        bad = np.array([lab == BAD_LABEL for lab in labels])
+        if bad.any():
+            ax_cls.scatter(
+                starts[bad], np.full(bad.sum(), -0.6), marker="|", color="grey", label=BAD_LABEL
+            )
+            ax_cls.legend(loc="upper right", fontsize=8)
+        conf = np.asarray(table.confidence, dtype=np.float64)
+        ax_conf.fill_between(
+            xs,
+            np.repeat(np.nan_to_num(conf, nan=0.0), 2),
+            step=None,
+            color="tab:orange",
+            alpha=0.6,
+            linewidth=0,
+        )
+    ax_cls.set_yticks(range(len(order)), labels=list(reversed(order)))
+    ax_cls.set_ylim(-1.0, len(order) - 0.5)
+    ax_cls.set_title(f"{table.recording_id}: predicted class over time")
+    ax_conf.set_ylim(0.0, 1.0)
+    ax_conf.set_ylabel("confidence")
+    ax_conf.set_xlabel(f"time from recording start ({unit})")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return Path(path)
