@@ -1,0 +1,382 @@
+"""Synthetic Sleep-EDF-format recordings: the demo's data and the fixture of other areas' tests.
+
+A generated night is a PSG file (``EEG Fpz-Cz`` at 100 Hz and ``Temp rectal`` at 1 Hz, 30-s data
+records, as in Sleep-EDF Expanded) and an EDF+ annotation-only hypnogram
+(``Sleep stage W/1/2/3/4/R/?``, ``Movement time``) named the Sleep-EDF way: ``SC4ssNE0-PSG.edf``
+with ``SC4ssNEx-Hypnogram.edf``
+(``ss`` subject, ``N`` night, ``x`` a scorer letter; pairs share their first 6 characters).
+
+The night follows cycles of N1 -> N2 -> N3 -> N2 -> REM with wake at both ends, more N3 early and
+more REM late. Each stage has its typical content on a 1/f background: alpha for W, theta for N1,
+spindles and K-complexes for N2, high-amplitude delta for N3, low-voltage theta with sawtooth waves
+for REM; subjects differ in amplitude, peak frequencies and background. ``separable=True`` gives
+every stage its own clean frequency band instead, so that a tiny model learns it in seconds.
+
+Files are written with ``edfio`` (the library MNE exports EDF with), which writes mixed sampling
+rates; BDF, which edfio does not write, has a small writer of its own here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+from scipy.signal import sawtooth
+
+EPOCH_S = 30.0
+EEG_FS_HZ = 100.0
+SAMPLES_PER_EPOCH = int(EPOCH_S * EEG_FS_HZ)
+DESCRIPTIONS = {
+    "W": "Sleep stage W",
+    "1": "Sleep stage 1",
+    "2": "Sleep stage 2",
+    "3": "Sleep stage 3",
+    "4": "Sleep stage 4",
+    "R": "Sleep stage R",
+    "?": "Sleep stage ?",
+    "M": "Movement time",
+}  # one-letter epoch code -> Sleep-EDF annotation text
+_START = (dt.date(2000, 1, 1), dt.time(22, 30, 0))  # fixed, so that files are byte-identical
+_SCORER_LETTERS = "CHJPVA"
+
+# Standard deviation in uV of each continuous band per stage (code), before subject/epoch scaling.
+_BANDS = ("bg", "alpha", "theta", "delta", "sigma", "beta")
+_REALISTIC = {  # bg alpha theta delta sigma beta
+    "W": (10, 15, 3, 4, 0, 5),
+    "1": (9, 4, 12, 7, 0, 2),
+    "2": (9, 1, 7, 15, 0, 1),
+    "3": (9, 0, 5, 38, 0, 0),
+    "4": (9, 0, 4, 50, 0, 0),
+    "R": (6, 3, 9, 5, 0, 3),
+    "?": (10, 12, 3, 4, 0, 5),
+    "M": (30, 5, 5, 30, 0, 15),
+}
+_SEPARABLE = {
+    "W": (2, 25, 0, 0, 0, 0),
+    "1": (2, 0, 25, 0, 0, 0),
+    "2": (2, 0, 0, 0, 25, 0),
+    "3": (2, 0, 0, 40, 0, 0),
+    "4": (2, 0, 0, 40, 0, 0),
+    "R": (2, 0, 0, 0, 0, 25),
+    "?": (2, 25, 0, 0, 0, 0),
+    "M": (2, 0, 0, 40, 0, 0),
+}
+# Transient events per second: (spindles, K-complexes, sawtooth bursts); realistic nights only.
+_EVENT_RATES_HZ = {
+    "2": (0.12, 0.05, 0.0),
+    "3": (0.03, 0.02, 0.0),
+    "4": (0.02, 0.0, 0.0),
+    "R": (0.0, 0.0, 0.06),
+    "1": (0.0, 0.01, 0.0),
+}
+
+
+def night_codes(n_epochs: int, rng: np.random.Generator) -> list[str]:
+    """One Sleep-EDF stage code per 30-s epoch: wake, >= 2 sleep cycles, wake, a final ``?``.
+
+    Wake at each end stays short (<= 20 min), so the usual 30-min wake trimming keeps it all.
+    Every cycle is N1, N2, N3, N2, REM; N3 shrinks and REM grows from cycle to cycle.
+    """
+    if n_epochs < 20:
+        raise ValueError(f"a night needs >= 20 epochs of 30 s (10 min); got {n_epochs}")
+    wake_start = int(np.clip(round(0.08 * n_epochs), 2, 40))
+    wake_end = int(np.clip(round(0.06 * n_epochs), 2, 40))
+    n_sleep = n_epochs - wake_start - wake_end - 1
+    n_cycles = max(2, round(n_sleep / 180))  # 180 epochs = a 90-min cycle
+    bounds = np.linspace(0, n_sleep, n_cycles + 1).round().astype(int)
+    codes = ["W"] * wake_start
+    for k in range(n_cycles):
+        length = int(bounds[k + 1] - bounds[k])
+        late = k / (n_cycles - 1)  # 0 for the first cycle, 1 for the last
+        jitter = rng.uniform(0.8, 1.2, size=3)
+        n1 = max(1, round(0.07 * length * jitter[0]))
+        n3 = max(1, round((0.35 - 0.28 * late) * length * jitter[1]))
+        rem = max(1, round((0.10 + 0.22 * late) * length * jitter[2]))
+        n2 = max(2, length - n1 - n3 - rem)
+        n2_first = max(1, round(0.6 * n2))
+        n3_codes = ["3"] * n3
+        if late < 0.5 and n3 >= 3:  # the deepest middle of early N3 scores as stage 4
+            n3_codes[n3 // 3 : n3 - n3 // 3] = ["4"] * (n3 - 2 * (n3 // 3))
+        cycle = ["1"] * n1 + ["2"] * n2_first + n3_codes + ["2"] * (n2 - n2_first) + ["R"] * rem
+        if k > 0 and rng.random() < 0.5:
+            cycle[0] = "W"  # a brief awakening between cycles
+        codes += cycle[:length] if len(cycle) >= length else cycle + ["2"] * (length - len(cycle))
+    if n_sleep >= 60:
+        codes[wake_start + int(rng.integers(n_sleep // 3, 2 * n_sleep // 3))] = "M"
+    return codes + ["W"] * wake_end + ["?"]
+
+
+def _band_noise(n: int, rng: np.random.Generator, center_hz: float, width_hz: float) -> np.ndarray:
+    """Unit-std noise of length n whose spectrum is a Gaussian bump at center_hz."""
+    freqs_hz = np.fft.rfftfreq(n, d=1.0 / EEG_FS_HZ)
+    gain = np.exp(-0.5 * ((freqs_hz - center_hz) / width_hz) ** 2)
+    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n)
+    return x / (x.std() + 1e-12)
+
+
+def _pink_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndarray:
+    """Unit-std 1/f^exponent noise of length n (above 0.3 Hz)."""
+    freqs_hz = np.fft.rfftfreq(n, d=1.0 / EEG_FS_HZ)
+    gain = 1.0 / np.maximum(freqs_hz, 0.3) ** (exponent / 2)
+    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n)
+    return x / (x.std() + 1e-12)
+
+
+def _subject_traits(rng: np.random.Generator, separable: bool) -> dict[str, float]:
+    if separable:
+        return dict(
+            gain=1.0,
+            alpha=10.0,
+            theta=6.0,
+            delta=1.2,
+            sigma=13.5,
+            beta=22.0,
+            exponent=1.0,
+            epoch_spread=0.05,
+        )
+    return dict(
+        gain=float(rng.lognormal(0.0, 0.2)),
+        alpha=rng.uniform(8.5, 11.5),
+        theta=rng.uniform(4.8, 7.0),
+        delta=rng.uniform(0.8, 1.6),
+        sigma=rng.uniform(11.8, 14.2),
+        beta=rng.uniform(18.0, 25.0),
+        exponent=rng.uniform(0.8, 1.4),
+        epoch_spread=0.3,
+    )
+
+
+def _add_events(eeg: np.ndarray, codes: list[str], traits: dict, rng: np.random.Generator) -> None:
+    """Adds spindles, K-complexes and sawtooth bursts in place, epoch by epoch."""
+    for e, code in enumerate(codes):
+        for kind, rate_hz in enumerate(_EVENT_RATES_HZ.get(code, (0.0, 0.0, 0.0))):
+            for _ in range(rng.poisson(rate_hz * EPOCH_S)):
+                if kind == 0:  # spindle: 0.5-1.5 s of 11-15 Hz under a Hann window
+                    t = np.arange(int(rng.uniform(0.5, 1.5) * EEG_FS_HZ)) / EEG_FS_HZ
+                    f_hz = traits["sigma"] + rng.uniform(-0.5, 0.5)
+                    wave = np.sin(2 * np.pi * f_hz * t) * np.hanning(t.size) * rng.uniform(15, 35)
+                elif kind == 1:  # K-complex: sharp negative then slower positive deflection
+                    t = np.arange(int(1.2 * EEG_FS_HZ)) / EEG_FS_HZ
+                    wave = rng.uniform(60, 120) * (
+                        -np.exp(-(((t - 0.3) / 0.1) ** 2))
+                        + 0.6 * np.exp(-(((t - 0.7) / 0.18) ** 2))
+                    )
+                else:  # sawtooth burst: 1-3 s of 2-3 Hz ramps
+                    t = np.arange(int(rng.uniform(1.0, 3.0) * EEG_FS_HZ)) / EEG_FS_HZ
+                    ramp = sawtooth(2 * np.pi * rng.uniform(2.0, 3.0) * t, width=0.2)
+                    wave = ramp * np.hanning(t.size) * rng.uniform(15, 30)
+                start = e * SAMPLES_PER_EPOCH + int(rng.integers(0, SAMPLES_PER_EPOCH))
+                stop = min(start + wave.size, eeg.size)
+                eeg[start:stop] += traits["gain"] * wave[: stop - start]
+
+
+def synthesize_eeg(
+    codes: list[str], rng: np.random.Generator, separable: bool = False, traits: dict | None = None
+) -> np.ndarray:
+    """EEG in uV, shape (len(codes) * 3000,), at 100 Hz, one 30-s epoch per stage code."""
+    traits = traits or _subject_traits(rng, separable)
+    table = _SEPARABLE if separable else _REALISTIC
+    n = len(codes) * SAMPLES_PER_EPOCH
+    amps = np.array([table[c] for c in codes], dtype=float)  # (E, bands)
+    amps *= rng.lognormal(0.0, traits["epoch_spread"], size=amps.shape)
+    eeg = np.zeros(n)
+    for b, band in enumerate(_BANDS):
+        if not amps[:, b].any():
+            continue
+        if band == "bg":
+            carrier = _pink_noise(n, rng, traits["exponent"])
+        else:
+            width_hz = 0.4 if band == "delta" else (3.0 if band == "beta" else 1.0)
+            carrier = _band_noise(n, rng, traits[band], width_hz)
+        envelope = uniform_filter1d(np.repeat(amps[:, b], SAMPLES_PER_EPOCH), size=100)
+        eeg += traits["gain"] * envelope * carrier
+    if not separable:
+        _add_events(eeg, codes, traits, rng)
+    return eeg
+
+
+def _annotations(codes: list[str]) -> list[tuple[float, float, str]]:
+    """Runs of equal codes as (onset_s, duration_s, Sleep-EDF text), like Sleep-EDF hypnograms."""
+    runs: list[tuple[float, float, str]] = []
+    for e, code in enumerate(codes):
+        if runs and runs[-1][2] == DESCRIPTIONS[code]:
+            onset_s, duration_s, text = runs[-1]
+            runs[-1] = (onset_s, duration_s + EPOCH_S, text)
+        else:
+            runs.append((e * EPOCH_S, EPOCH_S, DESCRIPTIONS[code]))
+    return runs
+
+
+def write_sleep_edf_dataset(
+    out_dir: Path,
+    n_subjects: int = 4,
+    minutes: float = 60,
+    seed: int = 0,
+    separable: bool = False,
+    nights_per_subject: int = 1,
+) -> list[tuple[Path, Path]]:
+    """Writes Sleep-EDF-format (PSG, hypnogram) pairs into ``out_dir`` and returns them.
+
+    Subject ``s`` night ``N`` depends only on (seed, s, N), so adding subjects keeps the others.
+    ``minutes`` is rounded to whole 30-s epochs and must be >= 10.
+    """
+    if not 1 <= n_subjects <= 100 or not 1 <= nights_per_subject <= 9:
+        raise ValueError("n_subjects must be 1..100 and nights_per_subject 1..9 (Sleep-EDF names)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_epochs = int(round(minutes * 60 / EPOCH_S))
+    pairs = []
+    for subject in range(n_subjects):
+        traits = _subject_traits(np.random.default_rng([seed, subject, 0]), separable)
+        for night in range(1, nights_per_subject + 1):
+            rng = np.random.default_rng([seed, subject, night])
+            codes = night_codes(n_epochs, rng)
+            eeg_uv = synthesize_eeg(codes, rng, separable, traits)
+            n_s = len(codes) * int(EPOCH_S)
+            temp_c = 37.0 + 0.2 * rng.standard_normal() - 0.4 * np.arange(n_s) / n_s
+            stem = f"SC4{subject:02d}{night}E"
+            letter = _SCORER_LETTERS[(subject + night) % len(_SCORER_LETTERS)]
+            psg = out_dir / f"{stem}0-PSG.edf"
+            hyp = out_dir / f"{stem}{letter}-Hypnogram.edf"
+            write_edf(
+                psg,
+                [eeg_uv, temp_c + 0.01 * rng.standard_normal(n_s)],
+                [EEG_FS_HZ, 1.0],
+                ["EEG Fpz-Cz", "Temp rectal"],
+                units=["uV", "DegC"],
+                record_duration_s=EPOCH_S,
+            )
+            write_edf(hyp, [], [], [], annotations=_annotations(codes))
+            pairs.append((psg, hyp))
+    (out_dir / "SYNTHETIC.txt").write_text(
+        "Synthetic recordings generated by cwtmae (cwtmae_cli.data.synthetic), not real data: "
+        f"{n_subjects} subjects x {nights_per_subject} nights, {minutes} min, seed {seed}, "
+        f"separable={separable}.\n"
+    )
+    return pairs
+
+
+def write_edf(
+    path: Path,
+    signal: np.ndarray | Sequence[np.ndarray],
+    fs_hz: float | Sequence[float],
+    channels: Sequence[str],
+    units: str | Sequence[str] = "uV",
+    annotations: Sequence[tuple[float, float | None, str]] | None = None,
+    record_duration_s: float | None = None,
+) -> Path:
+    """Writes an EDF / EDF+ file (BDF if ``path`` ends in ``.bdf``) and returns its path.
+
+    ``signal`` is (C, n_samples) in physical ``units``, or a list of 1-D arrays with one rate each
+    in ``fs_hz`` (mixed rates); ``annotations`` are (onset_s, duration_s, text) and make it EDF+.
+    An empty signal list with annotations writes an annotation-only EDF+ file (a hypnogram).
+    """
+    path = Path(path)
+    rows = [np.asarray(s, dtype=np.float64) for s in signal]
+    rates = [float(fs_hz)] * len(rows) if np.isscalar(fs_hz) else [float(f) for f in fs_hz]
+    unit_list = [units] * len(rows) if isinstance(units, str) else list(units)
+    if not len(rows) == len(rates) == len(channels) == len(unit_list):
+        raise ValueError("signal, fs_hz, channels and units must describe the same channels")
+    if path.suffix.lower() == ".bdf":
+        if annotations:
+            raise ValueError("annotations are written to EDF+ only; use a .edf path")
+        return _write_bdf(path, rows, rates, list(channels), unit_list)
+    import edfio
+
+    signals = [
+        edfio.EdfSignal(
+            row,
+            sampling_frequency=rate,
+            label=name,
+            physical_dimension=unit,
+            physical_range=_physical_range(row),
+        )
+        for row, rate, name, unit in zip(rows, rates, channels, unit_list, strict=True)
+    ]
+    edf_annotations = [edfio.EdfAnnotation(o, d, t) for o, d, t in annotations or []]
+    edf = edfio.Edf(
+        signals,
+        patient=edfio.Patient(name="SYNTHETIC"),
+        recording=edfio.Recording(startdate=_START[0]),
+        starttime=_START[1],
+        data_record_duration=record_duration_s,
+        annotations=edf_annotations or None,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    edf.write(path)
+    return path
+
+
+def _physical_range(row: np.ndarray) -> tuple[float, float]:
+    """A range that holds the row, each bound written in <= 8 characters, never empty."""
+    low, high = (float(row.min()), float(row.max())) if row.size else (-1.0, 1.0)
+    if high - low < 1e-6:
+        low, high = low - 1.0, high + 1.0
+    return _edf_bound(low, upward=False), _edf_bound(high, upward=True)
+
+
+def _edf_bound(x: float, upward: bool) -> float:
+    """x rounded away from the data (down for a minimum, up for a maximum) to fit 8 characters."""
+    if x == 0.0:
+        return 0.0
+    for digits in range(6, 0, -1):
+        step = 10.0 ** (np.floor(np.log10(abs(x))) - digits + 1)
+        value = float((np.ceil(x / step) if upward else np.floor(x / step)) * step)
+        text = f"{value:.{digits}g}"
+        holds = float(text) >= x if upward else float(text) <= x
+        if len(text) <= 8 and "e" not in text and holds:
+            return float(text)
+    raise ValueError(f"physical value {x!r} cannot be written in an EDF header; rescale the units")
+
+
+def _field(value: object, width: int) -> bytes:
+    """An EDF/BDF header field: ASCII, left-aligned, space-padded to ``width``."""
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    if len(text) > width:
+        raise ValueError(f"EDF header value {text!r} does not fit {width} characters")
+    return text.ljust(width).encode("ascii")
+
+
+def _write_bdf(
+    path: Path, rows: list[np.ndarray], rates: list[float], channels: list[str], units: list[str]
+) -> Path:
+    """A plain BDF file (24-bit samples, 1-s data records; every rate must be a whole number)."""
+    if (
+        any(r != int(r) for r in rates)
+        or len({row.size / r for row, r in zip(rows, rates, strict=True)}) > 1
+    ):
+        raise ValueError("BDF needs whole-number rates and channels of the same duration")
+    n_records = int(rows[0].size // rates[0]) if rows else 0
+    dig_min, dig_max = -(2**23), 2**23 - 1
+    ranges = [_physical_range(row) for row in rows]
+    header = b"\xffBIOSEMI" + _field("X X X SYNTHETIC", 80) + _field("Startdate X X X X", 80)
+    header += _field(_START[0].strftime("%d.%m.%y"), 8) + _field(_START[1].strftime("%H.%M.%S"), 8)
+    header += _field(256 * (len(rows) + 1), 8) + _field("24BIT", 44) + _field(n_records, 8)
+    header += _field(1, 8) + _field(len(rows), 4)
+    per_signal = [
+        [_field(c, 16) for c in channels],
+        [_field("", 80)] * len(rows),
+        [_field(u, 8) for u in units],
+        [_field(f"{lo:g}", 8) for lo, _ in ranges],
+        [_field(f"{hi:g}", 8) for _, hi in ranges],
+        [_field(dig_min, 8)] * len(rows),
+        [_field(dig_max, 8)] * len(rows),
+        [_field("", 80)] * len(rows),
+        [_field(int(r), 8) for r in rates],
+        [_field("", 32)] * len(rows),
+    ]
+    header += b"".join(b"".join(column) for column in per_signal)
+    digital = []  # per channel: (n_records, samples per record) int32
+    for row, rate, (lo, hi) in zip(rows, rates, ranges, strict=True):
+        scaled = (row - lo) / (hi - lo) * (dig_max - dig_min) + dig_min
+        ints = np.clip(np.round(scaled), dig_min, dig_max).astype("<i4")
+        digital.append(ints.reshape(n_records, int(rate)))  # (records, samples per record)
+    body = np.concatenate(digital, axis=1) if digital else np.zeros((0, 0), "<i4")
+    # Little-endian 24-bit: the three low bytes of each little-endian int32.
+    triples = body.astype("<i4").view(np.uint8).reshape(*body.shape, 4)[..., :3]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + triples.tobytes())
+    return path
