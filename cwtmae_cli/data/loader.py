@@ -1,0 +1,211 @@
+"""Training access to a store: a torch ``Dataset`` over splits and one channel, and a sampler
+that reads whole chunks and shuffles within a buffer of them.
+
+Two modes:
+
+- **store mode**: windows are read from the compressed zarr chunks on demand, through a small
+  cache of decoded chunks; with :class:`ChunkShuffleSampler` every chunk is decoded once per epoch.
+- **in-memory mode**: the selected windows of the channel are decoded once into one float32
+  tensor ``(n_windows, L)``; chosen automatically when that fits in ``IN_MEMORY_MAX_BYTES``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+from cwtmae_cli.data.store import open_store
+from cwtmae_cli.errors import StoreError
+
+IN_MEMORY_MAX_BYTES = 2 * 1024**3
+
+
+def _resolve_channel(channel: int | str, channels: list[str], path: Path) -> int:
+    if isinstance(channel, (int, np.integer)):
+        if not 0 <= channel < len(channels):
+            raise StoreError(f"channel index {channel} out of range; {path} has {channels}")
+        return int(channel)
+    from cwtmae_cli.data.channels import match_channel
+
+    return match_channel(str(channel), channels, where=str(path))
+
+
+class WindowDataset(Dataset):
+    """Windows of one channel from the chosen splits of a store, in store order.
+
+    ``ds[i] -> (x, y)``: ``x`` float32 tensor ``(L,)`` in physical units, ``y`` int (-1 =
+    unlabelled). Arrays ``labels, recording, start_s`` (numpy, ``(len(ds),)``) describe the
+    selected windows; ``indices`` are their positions in the store.
+    """
+
+    def __init__(
+        self,
+        store_path: Path | str,
+        splits: Sequence[int] = (0,),
+        channel: int | str = 0,
+        labelled_only: bool = False,
+        in_memory: bool | None = None,
+        cache_chunks: int = 16,
+    ) -> None:
+        self.store_path = Path(store_path)
+        store = open_store(self.store_path)
+        self.channel = _resolve_channel(channel, store.channels, self.store_path)
+        self.channel_name = store.channels[self.channel]
+        self.label_names = store.label_names
+        self.fs_hz, self.window_s, self.n_samples = store.fs_hz, store.window_s, store.n_samples
+        self.chunk_windows = store.chunk_windows
+        all_labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
+        keep = np.isin(np.asarray(store.split[:]), np.asarray(list(splits)))
+        if labelled_only:
+            keep &= all_labels >= 0
+        self.indices = np.flatnonzero(keep).astype(np.int64)  # (n,) store positions, ascending
+        self.labels = all_labels[self.indices]
+        self.recording = np.asarray(store.recording[:], dtype=np.int64)[self.indices]
+        self.start_s = np.asarray(store.start_s[:], dtype=np.float64)[self.indices]
+        if in_memory is None:
+            in_memory = len(self.indices) * self.n_samples * 4 <= IN_MEMORY_MAX_BYTES
+        self.in_memory = bool(in_memory)
+        self.cache_chunks = cache_chunks
+        self._store = store
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._data: torch.Tensor | None = self._load_all() if self.in_memory else None
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    # -- chunk access -------------------------------------------------------------------------
+    def _signals(self):  # noqa: ANN202 (a zarr array)
+        if self._store is None:  # after unpickling in a DataLoader worker
+            self._store = open_store(self.store_path)
+        return self._store.signals
+
+    def _read_chunk(self, chunk: int) -> np.ndarray:
+        """Decoded chunk ``chunk`` of the channel: ``(k, L)`` float32 (cached)."""
+        cached = self._cache.get(chunk)
+        if cached is not None:
+            self._cache.move_to_end(chunk)
+            return cached
+        k = self.chunk_windows
+        data = np.asarray(self._signals()[chunk * k : (chunk + 1) * k, self.channel, :])  # (k, L)
+        self._cache[chunk] = data
+        while len(self._cache) > self.cache_chunks:
+            self._cache.popitem(last=False)
+        return data
+
+    def _load_all(self) -> torch.Tensor:
+        out = np.empty((len(self.indices), self.n_samples), dtype=np.float32)  # (n, L)
+        for positions in self.chunk_groups():
+            rows = self.indices[positions]
+            chunk = int(rows[0] // self.chunk_windows)
+            k = self.chunk_windows
+            block = np.asarray(self._signals()[chunk * k : (chunk + 1) * k, self.channel, :])
+            out[positions] = block[rows - chunk * k]
+        return torch.from_numpy(out)
+
+    def chunk_groups(self) -> list[np.ndarray]:
+        """Dataset positions grouped by the store chunk holding them, in store order."""
+        if len(self.indices) == 0:
+            return []
+        chunk_of = self.indices // self.chunk_windows  # (n,) non-decreasing
+        bounds = np.flatnonzero(np.diff(chunk_of)) + 1
+        return np.split(np.arange(len(self.indices)), bounds)
+
+    # -- item and batch access ----------------------------------------------------------------
+    def get_batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows at dataset positions ``indices``: ``x`` (B, L) float32 in physical units,
+        ``y`` (B,) int64."""
+        positions = np.asarray(indices, dtype=np.int64)
+        y = torch.from_numpy(self.labels[positions].copy())
+        if self._data is not None:
+            return self._data[torch.from_numpy(positions)], y
+        rows = self.indices[positions]  # (B,) store positions
+        chunks = rows // self.chunk_windows
+        x = np.empty((len(rows), self.n_samples), dtype=np.float32)  # (B, L)
+        for chunk in np.unique(chunks):
+            sel = chunks == chunk
+            x[sel] = self._read_chunk(int(chunk))[rows[sel] - chunk * self.chunk_windows]
+        return torch.from_numpy(x), y
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"window {i} out of range for {len(self)} windows")
+        x, y = self.get_batch(np.array([i % len(self)]))
+        return x[0], int(y[0])
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, int]]:
+        """Batched fetch used by ``torch.utils.data.DataLoader`` (one read per chunk)."""
+        x, y = self.get_batch(np.asarray(indices, dtype=np.int64))
+        return [(x[j], int(y[j])) for j in range(len(indices))]
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_store"], state["_cache"] = None, OrderedDict()
+        return state
+
+
+class ChunkShuffleSampler(Sampler[int]):
+    """Dataset positions in a chunk-friendly shuffled order, sharded across ranks.
+
+    Each epoch: the store chunks are permuted, then taken ``buffer_chunks`` at a time and the
+    windows within each buffer are permuted (in-memory datasets are fully permuted: no I/O to
+    save). The global order is padded by wrapping (or cut with ``drop_last``) to a multiple of
+    ``num_replicas``, and rank ``r`` takes the ``r``-th contiguous block, so ranks read different
+    chunks and all yield the same count. Deterministic for ``(seed, epoch, num_replicas, rank)``.
+    """
+
+    def __init__(
+        self,
+        dataset: WindowDataset,
+        seed: int = 0,
+        shuffle: bool = True,
+        num_replicas: int = 1,
+        rank: int = 0,
+        drop_last: bool = False,
+        buffer_chunks: int = 8,
+    ) -> None:
+        if not 0 <= rank < num_replicas:
+            raise ValueError(f"rank {rank} not in [0, {num_replicas})")
+        self.dataset, self.seed, self.shuffle = dataset, seed, shuffle
+        self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
+        self.buffer_chunks = max(1, buffer_chunks)
+        self.epoch = 0
+        n = len(dataset)
+        self.num_samples = n // num_replicas if drop_last else -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def global_order(self) -> np.ndarray:
+        """The order of all ranks together, ``(total_size,)`` dataset positions."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            order = np.arange(n)
+        else:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            if getattr(self.dataset, "in_memory", False):
+                order = rng.permutation(n)
+            else:
+                groups = self.dataset.chunk_groups()
+                shuffled = [groups[i] for i in rng.permutation(len(groups))]
+                parts = []
+                for b in range(0, len(shuffled), self.buffer_chunks):
+                    parts.append(
+                        rng.permutation(np.concatenate(shuffled[b : b + self.buffer_chunks]))
+                    )
+                order = np.concatenate(parts) if parts else np.arange(0)
+        if n and self.total_size > n:
+            order = np.resize(order, self.total_size)  # pads by wrapping around
+        return order[: self.total_size].astype(np.int64)
+
+    def __iter__(self) -> Iterator[int]:
+        start = self.rank * self.num_samples
+        return iter(self.global_order()[start : start + self.num_samples].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples

@@ -1,0 +1,243 @@
+"""Reading a prepared store (SPEC §3): zarr v3 group with five window-aligned arrays.
+
+=============  ===============  =====================================================
+array          dtype, shape     meaning
+=============  ===============  =====================================================
+``signals``    float32 (N,C,L)  windows in physical units, channels in recipe order
+``labels``     int16 (N,)       class index into ``label_names``; -1 = unlabelled
+``recording``  int32 (N,)       index into the ``recordings`` attribute
+``start_s``    float64 (N,)     window start, seconds from the recording start
+``split``      int8 (N,)        0 train, 1 validation, 2 test (per subject)
+=============  ===============  =====================================================
+
+Only the first ``n_committed`` windows (an attribute updated after each whole recording) are
+visible through :class:`Store`; anything past it belongs to a recording being written or to an
+interrupted run, and is never shown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cwtmae_cli.data.split import SPLIT_NAMES
+from cwtmae_cli.errors import StoreError
+
+SCHEMA_VERSION = 1
+ARRAY_NAMES = ("signals", "labels", "recording", "start_s", "split")
+
+
+class _CommittedPrefix:
+    """The first ``n`` rows of a zarr array (used only while a store is partly written)."""
+
+    def __init__(self, array: Any, n: int) -> None:
+        self._array, self._n = array, n
+        self.shape = (n, *array.shape[1:])
+        self.dtype, self.chunks = array.dtype, array.chunks
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _rows(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            return slice(*key.indices(self._n))
+        if isinstance(key, (int, np.integer)):
+            if not -self._n <= key < self._n:
+                raise IndexError(f"index {key} out of range for {self._n} windows")
+            return int(key) % self._n
+        idx = np.asarray(key)
+        if idx.dtype == bool:
+            return np.flatnonzero(idx[: self._n])
+        if idx.size and (idx.max() >= self._n or idx.min() < -self._n):
+            raise IndexError(f"index out of range for {self._n} windows")
+        return idx % self._n
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, tuple):
+            return self._array[(self._rows(key[0]), *key[1:])]
+        if key is Ellipsis:
+            return self._array[: self._n]
+        rows = self._rows(key)
+        if isinstance(rows, np.ndarray):
+            return self._array.get_orthogonal_selection(rows)
+        return self._array[rows]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = self._array[: self._n]
+        return data if dtype is None else data.astype(dtype)
+
+
+class Store:
+    """A read-only view of a prepared store. Open it with :func:`open_store`."""
+
+    def __init__(self, path: Path, group: Any) -> None:
+        self.path = Path(path)
+        self.group = group
+        self.attrs: dict = group.attrs.asdict()
+        self.n_windows = int(self.attrs.get("n_committed", 0))
+        for name in ARRAY_NAMES:
+            array = group[name]
+            if array.shape[0] < self.n_windows:
+                raise StoreError(
+                    f"store {path} is damaged: `{name}` has {array.shape[0]} windows but "
+                    f"{self.n_windows} are committed; prepare it again with --overwrite"
+                )
+            view = (
+                array
+                if array.shape[0] == self.n_windows
+                else _CommittedPrefix(array, self.n_windows)
+            )
+            setattr(self, name, view)
+
+    def __len__(self) -> int:
+        return self.n_windows
+
+    @property
+    def fs_hz(self) -> float:
+        return float(self.attrs["fs_hz"])
+
+    @property
+    def window_s(self) -> float:
+        return float(self.attrs["window_s"])
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.signals.shape[2])
+
+    @property
+    def channels(self) -> list[str]:
+        return list(self.attrs["channels"])
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.attrs["label_names"])
+
+    @property
+    def recordings(self) -> list[dict]:
+        return list(self.attrs.get("recordings", []))
+
+    @property
+    def complete(self) -> bool:
+        """True when ``prepare`` finished (every recording of the source was processed)."""
+        return bool(self.attrs.get("complete", False))
+
+    @property
+    def chunk_windows(self) -> int:
+        """Windows per chunk along the first axis (the unit the loader reads)."""
+        return int(self.group["signals"].chunks[0])
+
+
+def open_store(path: Path | str) -> Store:
+    """Open a store read-only. StoreError if it is missing, not a store, or another schema."""
+    import zarr
+
+    path = Path(path)
+    if not (path / "zarr.json").is_file():
+        hint = "" if path.exists() else "; run `cwtmae prepare RECIPE` first"
+        raise StoreError(f"{path} is not a cwtmae store (no zarr.json){hint}")
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except Exception as exc:  # zarr raises several types for unreadable metadata
+        raise StoreError(f"cannot open store {path}: {exc}") from exc
+    version = group.attrs.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise StoreError(
+            f"store {path} has schema_version {version!r}, this cwtmae reads {SCHEMA_VERSION}; "
+            "prepare it again with this version"
+        )
+    missing = [name for name in ARRAY_NAMES if name not in group]
+    if missing:
+        raise StoreError(f"store {path} lacks the arrays {', '.join(missing)}; prepare it again")
+    return Store(path, group)
+
+
+def describe_store(path: Path | str) -> dict:
+    """What a store holds: windows per split per class, subjects, and drops by reason.
+
+    Returns a JSON-serialisable dict with keys ``path, complete, n_windows, n_recordings,
+    fs_hz, window_s, n_samples, channels, label_names, splits`` (``{"train": {"n_windows",
+    "n_subjects", "n_recordings", "per_class": {name: count, "unlabelled": count}}, ...}``),
+    ``dropped`` (``{reason: count}`` over all recordings) and ``skipped`` (recordings that failed).
+    """
+    store = open_store(path)
+    labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
+    split = np.asarray(store.split[:], dtype=np.int64)  # (N,)
+    recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
+    recordings = store.recordings
+    names = store.label_names
+    splits: dict[str, dict] = {}
+    for code, split_name in enumerate(SPLIT_NAMES):
+        in_split = labels[split == code]
+        counts = np.bincount(in_split[in_split >= 0], minlength=len(names))
+        recs = [recordings[i] for i in np.unique(recording[split == code])]
+        per_class = {name: int(counts[i]) for i, name in enumerate(names)}
+        per_class["unlabelled"] = int((in_split < 0).sum())
+        splits[split_name] = {
+            "n_windows": int(in_split.size),
+            "n_subjects": len({r["subject"] for r in recs}),
+            "n_recordings": len(recs),
+            "per_class": per_class,
+        }
+    dropped: Counter[str] = Counter()
+    for rec in store.recordings:
+        dropped.update(rec.get("dropped", {}))
+    return {
+        "path": str(store.path),
+        "complete": store.complete,
+        "n_windows": store.n_windows,
+        "n_recordings": len(store.recordings),
+        "n_subjects": len({r["subject"] for r in store.recordings}),
+        "fs_hz": store.fs_hz,
+        "window_s": store.window_s,
+        "n_samples": store.n_samples,
+        "channels": store.channels,
+        "label_names": names,
+        "splits": splits,
+        "dropped": dict(sorted(dropped.items())),
+        "skipped": list(store.attrs.get("skipped", [])),
+    }
+
+
+def write_store_from_arrays(
+    path: Path | str,
+    signals: np.ndarray,
+    labels: np.ndarray,
+    recording: np.ndarray,
+    start_s: np.ndarray,
+    *,
+    fs_hz: float,
+    window_s: float,
+    channels: list[str],
+    label_names: list[str],
+    subjects: list[str],
+    recording_ids: list[str] | None = None,
+    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    split: np.ndarray | None = None,
+) -> Path:
+    """Write a complete store in one go (tests, synthetic data sets). Overwrites ``path``.
+
+    ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
+    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded subject-wise split.
+    """
+    from cwtmae_cli.data.writer import write_arrays
+
+    return write_arrays(
+        Path(path),
+        signals,
+        labels,
+        recording,
+        start_s,
+        fs_hz=fs_hz,
+        window_s=window_s,
+        channels=channels,
+        label_names=label_names,
+        subjects=subjects,
+        recording_ids=recording_ids,
+        split_fractions=split_fractions,
+        seed=seed,
+        split=split,
+    )

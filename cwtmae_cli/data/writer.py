@@ -1,0 +1,224 @@
+"""The single writer of a store: create or resume, append one whole recording, commit.
+
+Commit protocol: arrays are grown and written first; only then is ``n_committed`` (with the
+``recordings`` list) updated in the group's ``zarr.json``. zarr's local store writes every file
+to a temporary name and renames it, so each step is atomic: a reader, or a resumed run, sees the
+store as of the last commit, and anything past ``n_committed`` is discarded on resume.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cwtmae_cli import __version__
+from cwtmae_cli.data.split import assign_splits
+from cwtmae_cli.data.store import ARRAY_NAMES, SCHEMA_VERSION
+
+CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
+_DTYPES = {
+    "signals": "float32",
+    "labels": "int16",
+    "recording": "int32",
+    "start_s": "float64",
+    "split": "int8",
+}
+_VECTOR_CHUNK = 65536
+
+
+def chunk_windows_for(n_samples: int) -> int:
+    """Windows per chunk: a power of two giving about CHUNK_BYTES per channel chunk."""
+    target = max(1, CHUNK_BYTES // (4 * n_samples))
+    return int(min(4096, max(8, 2 ** int(np.round(np.log2(target))))))
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class StoreWriter:
+    """Appends recordings to a store; the only object that writes one."""
+
+    def __init__(self, path: Path, group: Any) -> None:
+        self.path = Path(path)
+        self.group = group
+        self.arrays = {name: group[name] for name in ARRAY_NAMES}
+
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        n_channels: int,
+        n_samples: int,
+        attrs: dict,
+        chunk_windows: int | None = None,
+    ) -> StoreWriter:
+        """A new, empty store at ``path`` (replacing whatever is there)."""
+        import zarr
+        from zarr.codecs import BloscCodec
+
+        k = chunk_windows or chunk_windows_for(n_samples)
+        group = zarr.open_group(str(path), mode="w", zarr_format=3)
+        blosc = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
+        for name, dtype in _DTYPES.items():
+            if name == "signals":
+                shape, chunks = (0, n_channels, n_samples), (k, 1, n_samples)
+            else:
+                shape, chunks = (0,), (max(_VECTOR_CHUNK, k),)
+            group.create_array(
+                name, shape=shape, chunks=chunks, dtype=dtype, compressors=blosc, fill_value=0
+            )
+        base = {
+            "schema_version": SCHEMA_VERSION,
+            "tool_version": __version__,
+            "created_utc": _now(),
+            "n_committed": 0,
+            "recordings": [],
+            "complete": False,
+            "skipped": [],
+        }
+        group.attrs.update({**base, **attrs})
+        return cls(path, group)
+
+    @classmethod
+    def resume(cls, path: Path) -> StoreWriter:
+        """Reopen a store for appending; drops whatever lies past the last commit."""
+        import zarr
+
+        from cwtmae_cli.data.store import open_store
+
+        open_store(path)  # validates schema and arrays
+        writer = cls(path, zarr.open_group(str(path), mode="r+"))
+        n = writer.n_committed
+        for array in writer.arrays.values():
+            if array.shape[0] != n:
+                array.resize((n, *array.shape[1:]))
+        return writer
+
+    @property
+    def attrs(self) -> dict:
+        return self.group.attrs.asdict()
+
+    @property
+    def n_committed(self) -> int:
+        return int(self.group.attrs.get("n_committed", 0))
+
+    @property
+    def committed_ids(self) -> list[str]:
+        return [r["id"] for r in self.group.attrs.get("recordings", [])]
+
+    def append(
+        self,
+        info: dict,
+        signals: np.ndarray,
+        labels: np.ndarray,
+        start_s: np.ndarray,
+        split_code: int,
+    ) -> None:
+        """Write one whole recording's windows, then commit it.
+
+        ``info`` holds ``id, subject, source_files, dropped``; ``signals`` (W, C, L),
+        ``labels`` (W,), ``start_s`` (W,). ``W`` may be 0 (every window dropped).
+        """
+        n_old, n_new = self.n_committed, self.n_committed + len(labels)
+        recordings = list(self.group.attrs.get("recordings", []))
+        rec_index = len(recordings)
+        if n_new > n_old:
+            values = {
+                "signals": np.asarray(signals, dtype=np.float32),
+                "labels": np.asarray(labels, dtype=np.int16),
+                "recording": np.full(n_new - n_old, rec_index, dtype=np.int32),
+                "start_s": np.asarray(start_s, dtype=np.float64),
+                "split": np.full(n_new - n_old, split_code, dtype=np.int8),
+            }
+            for name, array in self.arrays.items():
+                array.resize((n_new, *array.shape[1:]))
+                array[n_old:n_new] = values[name]
+        entry = {**info, "split": int(split_code), "n_windows": n_new - n_old}
+        # The commit: one atomic rewrite of the group's zarr.json.
+        self.group.attrs.update(
+            {"recordings": [*recordings, entry], "n_committed": n_new, "updated_utc": _now()}
+        )
+
+    def finish(self, skipped: list[dict]) -> None:
+        """Mark the store complete (every recording processed or listed in ``skipped``)."""
+        self.group.attrs.update({"complete": True, "skipped": skipped, "updated_utc": _now()})
+
+
+def write_arrays(
+    path: Path,
+    signals: np.ndarray,
+    labels: np.ndarray,
+    recording: np.ndarray,
+    start_s: np.ndarray,
+    *,
+    fs_hz: float,
+    window_s: float,
+    channels: list[str],
+    label_names: list[str],
+    subjects: list[str],
+    recording_ids: list[str] | None,
+    split_fractions: tuple[float, float, float],
+    seed: int,
+    split: np.ndarray | None,
+) -> Path:
+    """Body of :func:`cwtmae_cli.data.store.write_store_from_arrays`."""
+    signals = np.asarray(signals, dtype=np.float32)
+    if signals.ndim != 3:
+        raise ValueError(f"signals must be (N, C, L), got shape {signals.shape}")
+    n_windows, n_channels, n_samples = signals.shape
+    recording = np.asarray(recording, dtype=np.int32)
+    for name, arr in (("labels", labels), ("recording", recording), ("start_s", start_s)):
+        if len(arr) != n_windows:
+            raise ValueError(f"{name} has {len(arr)} entries for {n_windows} windows")
+    if len(channels) != n_channels:
+        raise ValueError(f"{len(channels)} channel names for {n_channels} channels")
+    if n_windows and (recording.min() < 0 or recording.max() >= len(subjects)):
+        raise ValueError("recording indices must index `subjects`")
+    ids = recording_ids or [f"rec{i:04d}" for i in range(len(subjects))]
+    if split is None:
+        by_subject = assign_splits(subjects, split_fractions, seed)
+        rec_split = np.array([by_subject[s] for s in subjects], dtype=np.int8)
+        split = rec_split[recording] if n_windows else np.zeros(0, np.int8)
+    split = np.asarray(split, dtype=np.int8)
+    attrs = {
+        "fs_hz": float(fs_hz),
+        "window_s": float(window_s),
+        "n_samples": int(n_samples),
+        "channels": list(channels),
+        "label_names": list(label_names),
+        "recipe": {"name": "arrays", "seed": seed, "split_fractions": list(split_fractions)},
+    }
+    writer = StoreWriter.create(Path(path), n_channels=n_channels, n_samples=n_samples, attrs=attrs)
+    values = {
+        "signals": signals,
+        "labels": np.asarray(labels, np.int16),
+        "recording": recording,
+        "start_s": np.asarray(start_s, np.float64),
+        "split": split,
+    }
+    for name, array in writer.arrays.items():
+        array.resize((n_windows, *array.shape[1:]))
+        if n_windows:
+            array[:] = values[name]
+    recordings = []
+    for r, (rid, subject) in enumerate(zip(ids, subjects, strict=True)):
+        mine = recording == r
+        codes = np.unique(split[mine])
+        recordings.append(
+            {
+                "id": rid,
+                "subject": subject,
+                "source_files": [],
+                "dropped": {},
+                "n_windows": int(mine.sum()),
+                "split": int(codes[0]) if len(codes) == 1 else -1,
+            }
+        )
+    writer.group.attrs.update({"recordings": recordings, "n_committed": n_windows})
+    writer.finish(skipped=[])
+    return Path(path)
