@@ -1,0 +1,156 @@
+"""``cwtmae evaluate``: metrics of a classifier checkpoint on a split of a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cwtmae_cli.cli.console import err, note, out
+from cwtmae_cli.cli.options import Checkpoint, Data, Device, Workdir
+
+Split = Annotated[str, typer.Option("--split", help="Store split to score: test, val or train.")]
+JsonOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--json",
+        help="Write every metric to this JSON file ('-' prints the JSON alone on stdout).",
+        show_default=False,
+    ),
+]
+PlotOut = Annotated[
+    Path | None,
+    typer.Option("--plot", help="Write the confusion matrix as a PNG here.", show_default=False),
+]
+PerRecording = Annotated[
+    bool, typer.Option("--per-recording", help="Add a table with one row per recording.")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def render(result) -> None:
+    """Rich tables of an EvaluationResult on stdout."""
+    from rich.table import Table
+
+    s = result.metrics["summary"]
+    summary = Table(title=f"{result.split} split: {s['n_windows']} windows", title_justify="left")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for key, name in (
+        ("accuracy", "accuracy"),
+        ("balanced_accuracy", "balanced accuracy"),
+        ("macro_f1", "macro-F1"),
+        ("cohen_kappa", "Cohen's kappa"),
+    ):
+        summary.add_row(name, _fmt(s[key]))
+    out.print(summary)
+
+    report = Table(title="per class", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        report.add_column(col, justify="left" if col == "class" else "right")
+    for row in result.metrics["per_class"]:
+        report.add_row(
+            row["label"],
+            _fmt(row["precision"]),
+            _fmt(row["recall"]),
+            _fmt(row["f1"]),
+            str(row["support"]),
+        )
+    out.print(report)
+
+    cm = result.metrics["confusion_matrix"]
+    for key, title, cell in (
+        ("counts", "confusion matrix (rows true, columns predicted)", str),
+        ("normalized", "confusion matrix, row-normalised", lambda v: _fmt(v, 3)),
+    ):
+        table = Table(title=title, title_justify="left")
+        table.add_column("true \\ pred")
+        for name in cm["labels"]:
+            table.add_column(name, justify="right")
+        for name, values in zip(cm["labels"], cm[key], strict=True):
+            table.add_row(name, *[cell(v) for v in values])
+        out.print(table)
+
+    if result.per_recording:
+        per_rec = Table(title="per recording", title_justify="left")
+        for col in ("recording", "windows", "accuracy", "balanced acc.", "macro-F1", "kappa"):
+            per_rec.add_column(col, justify="left" if col == "recording" else "right")
+        for row in result.per_recording:
+            per_rec.add_row(
+                row["recording"],
+                str(row["n_windows"]),
+                _fmt(row["accuracy"]),
+                _fmt(row["balanced_accuracy"]),
+                _fmt(row["macro_f1"]),
+                _fmt(row["cohen_kappa"]),
+            )
+        out.print(per_rec)
+
+
+def evaluate(
+    checkpoint: Checkpoint = None,
+    data: Data = None,
+    split: Split = "test",
+    json_path: JsonOut = None,
+    plot: PlotOut = None,
+    per_recording: PerRecording = False,
+    batch_size: BatchSize = 32,
+    device: Device = "auto",
+    workdir: Workdir = None,
+) -> None:
+    """Metrics of a fine-tuned classifier on a store split (accuracy, kappa, confusion matrix)."""
+    import json
+
+    from rich.progress import Progress
+
+    from cwtmae_cli.evaluate.evaluation import default_checkpoint, evaluate_checkpoint
+    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.workdir import find_store, resolve_workdir
+
+    root = resolve_workdir(workdir)
+    if checkpoint is None:
+        ckpt = default_checkpoint(root)
+        note(f"using checkpoint {ckpt}")
+    else:
+        ckpt = resolve_checkpoint(checkpoint, prefer="best")
+    store = find_store(root, data)
+    if data is None:
+        note(f"using store {store}")
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(f"evaluating {split}", total=None)
+        result = evaluate_checkpoint(
+            ckpt,
+            store,
+            split=split,
+            batch_size=batch_size,
+            device=device,
+            per_recording=per_recording,
+            progress=lambda done, n: bar.update(task, completed=done, total=n),
+        )
+    doc = result.to_dict()
+    if json_path is not None and str(json_path) == "-":
+        out.print_json(json.dumps(doc))
+    else:
+        render(result)
+    if json_path is not None and str(json_path) != "-":
+        Path(json_path).write_text(json.dumps(doc, indent=1) + "\n")
+        note(f"wrote {json_path}")
+    if plot is not None:
+        from cwtmae_cli.evaluate.plots import plot_confusion_matrix
+
+        plot_confusion_matrix(
+            result.metrics["confusion_matrix"]["counts"],
+            result.label_names,
+            plot,
+            title=f"{Path(ckpt).name} on {Path(store).name} ({split})",
+        )
+        note(f"wrote {plot}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="evaluate")(evaluate)

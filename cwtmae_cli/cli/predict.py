@@ -1,0 +1,151 @@
+"""``cwtmae predict PATH``: per-window predictions for new recordings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cwtmae_cli.cli.console import err, note, out, warn
+from cwtmae_cli.cli.options import Checkpoint, Device, Workdir
+
+PREDICTIONS_DIR = "predictions"
+
+InputPath = Annotated[
+    Path,
+    typer.Argument(
+        help="An EDF/BDF file, a WFDB record (with or without .hea) or a folder of them.",
+        show_default=False,
+    ),
+]
+Channel = Annotated[
+    str | None,
+    typer.Option(
+        "--channel", help="Channel to read (default: the checkpoint's channel).", show_default=False
+    ),
+]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Folder for the outputs (default: <workdir>/predictions/).",
+        show_default=False,
+    ),
+]
+Format = Annotated[
+    str, typer.Option("--format", help="Prediction file format: tsv (BIDS-events-like), csv, json.")
+]
+StrideS = Annotated[
+    float | None,
+    typer.Option(
+        "--stride-s",
+        help="Seconds between window onsets (default: the window length).",
+        show_default=False,
+    ),
+]
+Plot = Annotated[
+    bool, typer.Option("--plot", help="Also write <recording>_hypnogram.png (class over time).")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]
+
+
+def render_summary(table) -> None:
+    """One recording's summary: time per class and, for sleep models, the sleep statistics."""
+    from rich.table import Table
+
+    summary = table.summary
+    t = Table(
+        title=f"{table.recording_id}: {summary['n_windows']} windows ({summary['n_bad']} bad)",
+        title_justify="left",
+    )
+    t.add_column("class")
+    t.add_column("minutes", justify="right")
+    t.add_column("share", justify="right")
+    total = sum(summary["minutes_per_class"].values()) or 1.0
+    for name, minutes in summary["minutes_per_class"].items():
+        t.add_row(name, f"{minutes:.1f}", f"{100 * minutes / total:.1f} %")
+    out.print(t)
+    sleep = summary["sleep"]
+    if sleep is not None:
+        s = Table(show_header=False, box=None, padding=(0, 2))
+        for key, name, unit in (
+            ("total_sleep_time_min", "total sleep time", "min"),
+            ("sleep_efficiency_pct", "sleep efficiency", "%"),
+            ("sleep_onset_latency_min", "sleep-onset latency", "min"),
+            ("rem_latency_min", "REM latency (from sleep onset)", "min"),
+            ("waso_min", "wake after sleep onset", "min"),
+        ):
+            value = sleep[key]
+            s.add_row(name, "n/a" if value is None else f"{value:.1f} {unit}")
+        out.print(s)
+
+
+def predict(
+    path: InputPath,
+    checkpoint: Checkpoint = None,
+    channel: Channel = None,
+    out_dir: OutDir = None,
+    fmt: Format = "tsv",
+    stride_s: StrideS = None,
+    plot: Plot = False,
+    batch_size: BatchSize = 32,
+    device: Device = "auto",
+    workdir: Workdir = None,
+) -> None:
+    """Classify each window of a recording or of a folder of them: one row per window, a summary."""
+    from rich.progress import Progress
+
+    from cwtmae_cli.errors import CwtmaeError, UsageError
+    from cwtmae_cli.evaluate.evaluation import default_checkpoint
+    from cwtmae_cli.evaluate.prediction import (
+        Predictor,
+        ensure_writable,
+        find_recordings,
+        predict_paths,
+    )
+    from cwtmae_cli.evaluate.table import FORMATS
+    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.workdir import resolve_workdir
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
+    root = resolve_workdir(workdir)
+    target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
+    recordings = find_recordings(path)
+    if checkpoint is None:
+        ckpt = default_checkpoint(root)
+        note(f"using checkpoint {ckpt}")
+    else:
+        ckpt = resolve_checkpoint(checkpoint, prefer="best")
+    predictor = Predictor(
+        ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
+    )
+    if channel is None:
+        note(f"using channel {predictor.channel} (from the checkpoint)")
+    note(f"writing predictions to {target}")
+    failed: list[str] = []
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task("predicting", total=None)
+
+        def progress(source: Path, done: int, n: int) -> None:
+            bar.update(task, description=source.name, completed=done, total=n)
+
+        for outcome in predict_paths(
+            predictor, recordings, target, fmt, plot, keep_going=path.is_dir(), progress=progress
+        ):
+            if outcome.error is not None:
+                warn(f"{outcome.source}: {outcome.error}")
+                failed.append(outcome.source.name)
+                continue
+            render_summary(outcome.table)
+            note(f"wrote {outcome.output}" + (f" and {outcome.plot}" if outcome.plot else ""))
+    if failed:
+        raise CwtmaeError(
+            f"{len(failed)} of {len(recordings)} recordings failed ({', '.join(failed)}); "
+            "the others were written"
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="predict")(predict)

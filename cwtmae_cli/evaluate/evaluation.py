@@ -1,0 +1,172 @@
+"""``evaluate``: a classifier checkpoint scored on one split of a store.
+
+The store must have been prepared the way the checkpoint's model was trained: same sampling rate,
+window length (hence samples per window), a channel of the same name, and the same class list in the
+same order. Anything else is refused with the values on both sides, because metrics computed on
+differently-preprocessed windows would look plausible and mean nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cwtmae_cli import __version__
+from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
+from cwtmae_cli.evaluate.metrics import classification_metrics, per_recording_metrics
+
+SPLITS = {"train": 0, "val": 1, "validation": 1, "test": 2}
+
+
+def default_checkpoint(workdir: Path) -> Path:
+    """The best checkpoint of the latest finished fine-tuning run under ``workdir``."""
+    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.workdir import RUNS_DIR, latest_run
+
+    run = latest_run(Path(workdir), "finetune")
+    if run is None:
+        raise CheckpointError(
+            f"no finished fine-tuning run in {Path(workdir) / RUNS_DIR}; run `cwtmae finetune` "
+            "first or pass --checkpoint"
+        )
+    return resolve_checkpoint(run, prefer="best")
+
+
+def checkpoint_channel(meta: dict) -> str:
+    """The one channel a checkpoint's model was trained on (``preprocessing.channel``)."""
+    channel = meta.get("preprocessing", {}).get("channel")
+    if isinstance(channel, (list, tuple)):
+        if len(channel) != 1:
+            raise CheckpointError(f"checkpoint preprocessing names {len(channel)} channels, not 1")
+        channel = channel[0]
+    if not channel:
+        raise CheckpointError("checkpoint meta.json has no preprocessing.channel")
+    return str(channel)
+
+
+def match_store(meta: dict, store, checkpoint: Path) -> str:
+    """Check that ``store`` fits the checkpoint; returns the store's name for the channel.
+
+    Raises StoreError naming the first thing that differs (fs, window, samples, channel, labels).
+    """
+    pre = meta.get("preprocessing", {})
+    where = f"store {store.path} does not match checkpoint {checkpoint}"
+    for key, store_value in (
+        ("fs_hz", store.fs_hz),
+        ("window_s", store.window_s),
+        ("n_samples", store.n_samples),
+    ):
+        ckpt_value = pre.get(key)
+        if ckpt_value is None or not math.isclose(float(ckpt_value), float(store_value)):
+            raise StoreError(
+                f"{where}: {key} is {store_value:g} in the store but {ckpt_value} in the "
+                "checkpoint; prepare the data with the checkpoint's settings"
+            )
+    from cwtmae_cli.data.channels import match_channel
+
+    channel = checkpoint_channel(meta)
+    try:
+        found = store.channels[match_channel(channel, store.channels, where=str(store.path))]
+    except DataError as exc:
+        raise StoreError(f"{where}: channel `{channel}` of the checkpoint: {exc}") from None
+    ckpt_labels = list(meta.get("label_names") or [])
+    if ckpt_labels != store.label_names:
+        raise StoreError(
+            f"{where}: label_names are {store.label_names} in the store but {ckpt_labels} in "
+            "the checkpoint"
+        )
+    return found
+
+
+@dataclass
+class EvaluationResult:
+    """What ``evaluate`` found. ``metrics`` is :func:`classification_metrics`' dict."""
+
+    checkpoint: str
+    store: str
+    split: str
+    channel: str
+    label_names: list[str]
+    metrics: dict
+    per_recording: list[dict] | None = None
+    y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+    y_pred: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
+
+    def to_dict(self) -> dict:
+        """Everything, JSON-ready (``--json``)."""
+        return {
+            "tool_version": __version__,
+            "checkpoint": self.checkpoint,
+            "store": self.store,
+            "split": self.split,
+            "channel": self.channel,
+            "label_names": self.label_names,
+            **self.metrics,
+            "per_recording": self.per_recording,
+        }
+
+
+def evaluate_checkpoint(
+    checkpoint: Path,
+    store_path: Path,
+    split: str = "test",
+    batch_size: int = 32,
+    device: str = "auto",
+    per_recording: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> EvaluationResult:
+    """Score the classifier in ``checkpoint`` (a checkpoint folder) on ``split`` of a store.
+
+    Only labelled windows (label >= 0) are scored. Raises CheckpointError for an MAE or broken
+    checkpoint, StoreError for a store that does not fit it, DataError for an empty split.
+    """
+    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.evaluate.inference import predict_proba
+    from cwtmae_cli.train.checkpoint import load_classifier, read_meta
+    from cwtmae_cli.train.device import resolve_device
+
+    if split not in SPLITS:
+        raise UsageError(f"unknown split `{split}`; choose train, val or test")
+    checkpoint, store_path = Path(checkpoint), Path(store_path)
+    meta = read_meta(checkpoint)
+    if meta.get("kind") != "classifier":
+        raise CheckpointError(
+            f"{checkpoint} is a {meta.get('kind')!r} checkpoint, not a fine-tuned classifier; "
+            "give the checkpoint of a `cwtmae finetune` run"
+        )
+    channel = match_store(meta, open_store(store_path), checkpoint)
+    dataset = WindowDataset(
+        store_path, splits=(SPLITS[split],), channel=channel, labelled_only=True, in_memory=False
+    )
+    if len(dataset) == 0:
+        raise DataError(f"the {split} split of {store_path} has no labelled windows")
+    torch_device = resolve_device(device)
+    model, meta = load_classifier(checkpoint, device=torch_device)
+
+    def get_batch(indices: np.ndarray):
+        return dataset.get_batch(indices)[0]
+
+    probs = predict_proba(model, len(dataset), get_batch, batch_size, torch_device, progress)
+    y_true = np.asarray(dataset.labels, dtype=np.int64)  # (N,)
+    y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
+    label_names = list(meta["label_names"])
+    rows = None
+    if per_recording:
+        ids = [str(r.get("id", i)) for i, r in enumerate(open_store(store_path).recordings)]
+        rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
+    return EvaluationResult(
+        checkpoint=str(checkpoint),
+        store=str(store_path),
+        split=split,
+        channel=channel,
+        label_names=label_names,
+        metrics=classification_metrics(y_true, y_pred, label_names),
+        per_recording=rows,
+        y_true=y_true,
+        y_pred=y_pred,
+    )

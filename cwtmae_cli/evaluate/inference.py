@@ -1,0 +1,72 @@
+"""Class probabilities of many windows, one batch at a time.
+
+Memory stays bounded by the batch: windows are fetched batch by batch from a ``get_batch``
+callable (a store or an in-memory array of raw windows), standardised, and the model computes
+the CWT images of that batch only (B × 3 × scales × L floats), which are freed before the next
+batch. Nothing here ever holds the images of a whole recording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from cwtmae_cli.model import standardize_windows
+
+BatchFn = Callable[[np.ndarray], torch.Tensor]
+
+
+def predict_proba(
+    model: torch.nn.Module,
+    n_windows: int,
+    get_batch: BatchFn,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Softmax probabilities of ``n_windows`` windows.
+
+    Args:
+        model: a classifier mapping standardised windows (B, L) to logits (B, K).
+        n_windows: N, the number of windows.
+        get_batch: ``get_batch(indices (B,) int64) -> (B, L)`` float32 raw windows.
+        batch_size: windows per forward pass.
+        device: where the model runs (the model must already be there).
+        progress: called as ``progress(done, n_windows)`` after each batch.
+
+    Returns:
+        (N, K) float32 probabilities, rows summing to 1.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    chunks: list[np.ndarray] = []
+    try:
+        with torch.inference_mode():
+            for start in range(0, n_windows, batch_size):
+                indices = np.arange(start, min(start + batch_size, n_windows), dtype=np.int64)
+                x = torch.as_tensor(get_batch(indices), dtype=torch.float32)  # (B, L)
+                x = standardize_windows(x.to(device))
+                logits = model(x).float()  # (B, K)
+                chunks.append(torch.softmax(logits, dim=-1).cpu().numpy())
+                if progress is not None:
+                    progress(int(indices[-1]) + 1, n_windows)
+    finally:
+        model.train(was_training)
+    if not chunks:
+        n_classes = int(getattr(model, "config", {}).get("num_classes", 0))
+        return np.zeros((0, n_classes), dtype=np.float32)
+    return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+
+
+def array_batches(windows: np.ndarray) -> BatchFn:
+    """``get_batch`` over an in-memory (N, L) array of raw windows."""
+
+    def get_batch(indices: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(windows[indices], dtype=np.float32))
+
+    return get_batch

@@ -1,0 +1,225 @@
+"""``predict``: per-window class probabilities for new recordings.
+
+For each recording: read only the checkpoint's channel (or ``channel``), resample to the
+checkpoint's rate, cut windows of the checkpoint's length every ``stride_s`` seconds (default: one
+window length, no overlap; a trailing part shorter than a window is not classified), run quality
+control, classify the good windows in batches (see :mod:`inference`), and write one row per window.
+
+Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec.hea`` or
+``rec.dat``), or a folder of them (not recursive). In a folder, annotation-only files whose name
+contains ``Hypnogram`` are not recordings and are skipped. Outputs (:func:`output_paths`):
+``<out>/<recording>_pred.<tsv|csv|json>`` and, with a plot, ``<out>/<recording>_hypnogram.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError
+from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
+
+SIGNAL_SUFFIXES = (".edf", ".bdf")
+WFDB_SUFFIXES = (".hea", ".dat")
+# Errors a broken file in a folder may raise from the reading libraries, besides our own.
+_READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
+
+
+def _wfdb_record(path: Path) -> Path | None:
+    """The record path (no extension) when ``path`` names a WFDB record, else None."""
+    if path.suffix.lower() in WFDB_SUFFIXES:
+        path = path.with_suffix("")
+    return path if path.with_name(path.name + ".hea").is_file() else None
+
+
+def find_recordings(path: Path) -> list[Path]:
+    """The recordings ``path`` names: itself, its WFDB record, or the ones in a folder (sorted)."""
+    path = Path(path)
+    if path.is_dir():
+        found: set[Path] = set()
+        for child in path.iterdir():
+            suffix = child.suffix.lower()
+            if suffix in SIGNAL_SUFFIXES and "hypnogram" not in child.name.lower():
+                found.add(child)
+            elif suffix == ".hea":
+                found.add(child.with_suffix(""))
+        if not found:
+            raise DataError(f"no EDF/BDF file or WFDB record (.hea) in folder {path}")
+        return sorted(found)
+    if path.is_file() and path.suffix.lower() in SIGNAL_SUFFIXES:
+        return [path]
+    record = _wfdb_record(path)
+    if record is not None:
+        return [record]
+    if path.exists():
+        raise DataError(f"{path} is not an EDF/BDF file or a WFDB record (.hea)")
+    raise DataError(f"no recording at {path}")
+
+
+def recording_id(path: Path) -> str:
+    """``SC4001E0-PSG`` for ``.../SC4001E0-PSG.edf``, ``201`` for the WFDB record ``.../201``."""
+    path = Path(path)
+    return path.stem if path.suffix.lower() in SIGNAL_SUFFIXES + WFDB_SUFFIXES else path.name
+
+
+def output_paths(out_dir: Path, rec_id: str, fmt: str) -> tuple[Path, Path]:
+    """(prediction file, hypnogram PNG) of one recording."""
+    return Path(out_dir) / f"{rec_id}_pred.{fmt}", Path(out_dir) / f"{rec_id}_hypnogram.png"
+
+
+def ensure_writable(out_dir: Path) -> Path:
+    """Create ``out_dir`` if needed and prove a file can be written there; CwtmaeError if not."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".cwtmae-write-test-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise CwtmaeError(
+            f"cannot write predictions to {out_dir} ({reason}); choose another folder with --out"
+        ) from None
+    return out_dir
+
+
+class Predictor:
+    """A loaded classifier checkpoint and the preprocessing it needs.
+
+    Raises CheckpointError when ``checkpoint`` is not a fine-tuned classifier.
+    """
+
+    def __init__(
+        self,
+        checkpoint: Path,
+        device: str = "auto",
+        batch_size: int = 32,
+        channel: str | None = None,
+        stride_s: float | None = None,
+    ) -> None:
+        from cwtmae_cli.train.checkpoint import load_classifier, read_meta
+        from cwtmae_cli.train.device import resolve_device
+
+        meta = read_meta(Path(checkpoint))
+        if meta.get("kind") != "classifier":
+            raise CheckpointError(
+                f"{checkpoint} is a {meta.get('kind')!r} checkpoint, not a fine-tuned classifier; "
+                "give the checkpoint of a `cwtmae finetune` run"
+            )
+        self.device = resolve_device(device)
+        self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
+        self.checkpoint = Path(checkpoint)
+        pre = self.meta["preprocessing"]
+        self.fs_hz = float(pre["fs_hz"])
+        self.window_s = float(pre["window_s"])
+        self.n_samples = int(pre["n_samples"])
+        self.channel = channel or checkpoint_channel(self.meta)
+        self.stride_s = float(stride_s) if stride_s is not None else self.window_s
+        if not self.stride_s > 0:
+            raise CwtmaeError(f"--stride-s must be > 0, got {stride_s}")
+        self.batch_size = batch_size
+        self.label_names = list(self.meta["label_names"])
+
+    def windows(self, path: Path) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+        """Raw windows (W, L) float32, onsets (W,) s and QC reasons of one recording."""
+        from cwtmae_cli.data.readers import read_recording
+        from cwtmae_cli.data.resample import resample
+        from cwtmae_cli.data.windows import cut_windows, quality_reasons
+
+        rec = read_recording(Path(path), channels=[self.channel])
+        signal = rec.signal[:1]  # (1, n)
+        if not math.isclose(rec.fs_hz, self.fs_hz):
+            signal = resample(signal, rec.fs_hz, self.fs_hz)  # (1, m)
+        windows, onset_s = cut_windows(signal, self.fs_hz, self.window_s, self.stride_s)
+        if len(windows) == 0:
+            raise DataError(
+                f"{Path(path).name} lasts {signal.shape[1] / self.fs_hz:.1f} s, shorter than one "
+                f"{self.window_s:g}-s window"
+            )
+        if windows.shape[2] != self.n_samples:
+            raise CheckpointError(
+                f"windows of {windows.shape[2]} samples but the checkpoint expects "
+                f"{self.n_samples}; its meta.json preprocessing is inconsistent"
+            )
+        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality_reasons(windows)
+
+    def predict_file(
+        self, path: Path, progress: Callable[[int, int], None] | None = None
+    ) -> PredictionTable:
+        """Per-window predictions of one recording (bad windows are not classified)."""
+        from cwtmae_cli.evaluate.inference import predict_proba
+
+        windows, onset_s, quality = self.windows(path)  # (W, L), (W,)
+        good = np.flatnonzero([reason is None for reason in quality])  # (G,)
+
+        def get_batch(indices: np.ndarray):
+            import torch
+
+            return torch.from_numpy(windows[good[indices]])  # (B, L)
+
+        probs = np.full((len(windows), len(self.label_names)), np.nan, dtype=np.float32)
+        if len(good):
+            probs[good] = predict_proba(
+                self.model, len(good), get_batch, self.batch_size, self.device, progress
+            )
+        return PredictionTable(
+            recording_id=recording_id(path),
+            source=str(path),
+            label_names=self.label_names,
+            window_s=self.window_s,
+            stride_s=self.stride_s,
+            onset_s=onset_s,
+            probs=probs,
+            quality=list(quality),
+        )
+
+
+@dataclass
+class PredictionOutcome:
+    """One recording's result: its table and files, or the error that stopped it."""
+
+    source: Path
+    table: PredictionTable | None = None
+    output: Path | None = None
+    plot: Path | None = None
+    error: str | None = None
+
+
+def predict_paths(
+    predictor: Predictor,
+    recordings: list[Path],
+    out_dir: Path,
+    fmt: str = "tsv",
+    plot: bool = False,
+    keep_going: bool = True,
+    progress: Callable[[Path, int, int], None] | None = None,
+) -> Iterator[PredictionOutcome]:
+    """Predict and write each recording in turn, yielding as each one is done.
+
+    With ``keep_going`` a recording that cannot be read is yielded with its ``error`` and the
+    others still run; without it the error propagates.
+    """
+    if fmt not in FORMATS:
+        raise CwtmaeError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
+    for source in recordings:
+        step = None if progress is None else (lambda done, n, s=source: progress(s, done, n))
+        try:
+            table = predictor.predict_file(source, step)
+        except _READ_ERRORS as exc:
+            if not keep_going:
+                raise
+            message = str(exc) if isinstance(exc, CwtmaeError) else f"{type(exc).__name__}: {exc}"
+            yield PredictionOutcome(source, error=message)
+            continue
+        table_path, plot_path = output_paths(out_dir, table.recording_id, fmt)
+        write_table(table, table_path, fmt)
+        if plot:
+            from cwtmae_cli.evaluate.plots import plot_hypnogram
+
+            plot_hypnogram(table, plot_path)
+        yield PredictionOutcome(source, table, table_path, plot_path if plot else None)
