@@ -1,0 +1,123 @@
+"""The three signal views and their Ricker (Mexican-hat) continuous wavelet transform.
+
+``cwt_wrap`` turns a batch of windows ``(B, L)`` into a 3-channel scalogram ``(B, 3, S, L)``: the
+views ``[x, d1, d2]`` each convolved with Ricker wavelets at scales ``s_k = lowest + k * step``.
+The convolution is done as one batched ``rfft -> multiply -> irfft`` with the wavelet spectra cached
+per (length, scales, device). Zero padding to a length ``M >= L + (n - 1) / 2`` makes the circular
+convolution equal the zero-padded linear one on every output sample, so the result matches a direct
+"same" convolution of the truncated kernels (the seed's method) to float32 round-off.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+STD_FLOOR = 1e-5
+
+
+def ricker_kernel_length(num_scales: int, n_samples: int, lowest_scale: float = 0.1,
+                         step: float = 1.0) -> int:
+    """Odd kernel length ``n = min(10 * s_max, L)`` rounded up to odd (the seed's truncation)."""
+    s_max = lowest_scale + step * (num_scales - 1)
+    n = math.ceil(min(10.0 * s_max, float(n_samples)) - 1e-9)  # 10 * 63.1 is 631.0000000000001
+    return n if n % 2 == 1 else n + 1
+
+
+def ricker_kernels(num_scales: int, n_samples: int, lowest_scale: float = 0.1,
+                   step: float = 1.0) -> np.ndarray:
+    """Truncated Ricker kernels in float64, ``(S, n)`` with ``n`` odd, centred on index ``n // 2``.
+
+    ``psi_s(t) = A (1 - t^2 / s^2) exp(-t^2 / (2 s^2))`` with ``A = 2 / (sqrt(3 s) pi^(1/4))``.
+    """
+    n = ricker_kernel_length(num_scales, n_samples, lowest_scale, step)
+    t = np.arange(n, dtype=np.float64) - (n - 1) / 2  # (n,) integer grid centred on 0
+    scales = lowest_scale + step * np.arange(num_scales, dtype=np.float64)  # (S,)
+    s = scales[:, None]  # (S, 1)
+    amp = 2.0 / (np.sqrt(3.0 * s) * np.pi**0.25)
+    return amp * (1.0 - t**2 / s**2) * np.exp(-(t**2) / (2.0 * s**2))  # (S, n)
+
+
+def _fast_fft_length(min_length: int) -> int:
+    """Smallest 2^a 3^b 5^c >= min_length (lengths pocketfft and cuFFT handle fastest)."""
+    best = 1 << max(0, (min_length - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < min_length:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+@lru_cache(maxsize=32)
+def _wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: float,
+                     device: torch.device) -> tuple[torch.Tensor, int]:
+    """Spectra of the circularly centred kernels, complex64 ``(S, M // 2 + 1)``, and ``M``."""
+    kernels = ricker_kernels(num_scales, n_samples, lowest_scale, step)  # (S, n)
+    half = (kernels.shape[1] - 1) // 2
+    fft_len = _fast_fft_length(n_samples + half)
+    circular = np.zeros((num_scales, fft_len), dtype=np.float64)  # (S, M)
+    circular[:, : half + 1] = kernels[:, half:]  # t = 0 .. half at indices 0 .. half
+    circular[:, fft_len - half:] = kernels[:, :half]  # t = -half .. -1 wrap to the end
+    spectra = np.fft.rfft(circular, axis=-1)  # (S, M // 2 + 1) computed in float64
+    return torch.from_numpy(spectra.astype(np.complex64)).to(device), fft_len
+
+
+def signal_views(x: torch.Tensor) -> torch.Tensor:
+    """``[x, d1, d2]`` of windows ``x (B, L)`` as ``(B, 3, L)``.
+
+    ``d1[0] = 0, d1[i] = x[i] - x[i-1]`` (backward difference); ``d2[i] = x[i+1] - 2 x[i] + x[i-1]``
+    with replicate padding at both ends.
+    """
+    d1 = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)  # (B, L)
+    padded = F.pad(x[:, None, :], (1, 1), mode="replicate")[:, 0]  # (B, L + 2)
+    d2 = padded[:, 2:] - 2.0 * x + padded[:, :-2]  # (B, L)
+    return torch.stack([x, d1, d2], dim=1)  # (B, 3, L)
+
+
+def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
+             step: float = 1.0) -> torch.Tensor:
+    """Raw Ricker CWT coefficients of the three views, float32 ``(B, 3, S, L)``.
+
+    ``x`` is ``(B, L)`` or ``(B, 1, L)``. Runs on ``x``'s device in float32 even under autocast.
+    """
+    if x.dim() == 3:
+        x = x[:, 0]  # (B, L)
+    if x.dim() != 2:
+        raise ValueError(f"cwt_wrap expects (B, L) or (B, 1, L), got shape {tuple(x.shape)}")
+    n_samples = x.shape[-1]
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        views = signal_views(x.float())  # (B, 3, L)
+        spectra, fft_len = _wavelet_spectra(n_samples, int(num_scales), float(lowest_scale),
+                                            float(step), x.device)
+        views_f = torch.fft.rfft(views, n=fft_len, dim=-1)  # (B, 3, F)
+        prod = views_f[:, :, None, :] * spectra  # (B, 3, S, F)
+        coeffs = torch.fft.irfft(prod, n=fft_len, dim=-1)  # (B, 3, S, M)
+        return coeffs[..., :n_samples]  # (B, 3, S, L)
+
+
+def normalize_scalogram(imgs: torch.Tensor) -> torch.Tensor:
+    """Z-score each sample and view over (scale, time) in float32; ``(B, 3, S, L)`` in and out."""
+    imgs = imgs.float()
+    mean = imgs.mean(dim=(-2, -1), keepdim=True)  # (B, 3, 1, 1)
+    std = imgs.std(dim=(-2, -1), keepdim=True, correction=0).clamp_min(STD_FLOOR)
+    return (imgs - mean) / std
+
+
+def standardize_windows(x: torch.Tensor) -> torch.Tensor:
+    """Per-window z-score in float32: ``(B, L)`` (or ``(B, 1, L)``) to ``(B, L)``; std >= 1e-5."""
+    if x.dim() == 3:
+        x = x[:, 0]  # (B, L)
+    x = x.float()
+    mean = x.mean(dim=-1, keepdim=True)  # (B, 1)
+    std = x.std(dim=-1, keepdim=True, correction=0).clamp_min(STD_FLOOR)
+    return (x - mean) / std

@@ -1,0 +1,111 @@
+"""The CWT-MAE-RoPE encoder, shared by pretraining (``CWT_MAE_RoPE``) and fine-tuning.
+
+Window ``(B, L)`` -> Ricker scalogram of ``[x, d1, d2]`` z-scored per sample and view
+``(B, 3, S, L)`` -> patch tokens ``(B, N, D)`` + absolute position embedding -> (optionally a subset
+of kept tokens) -> ``[CLS] + tokens`` -> pre-LN blocks with RoPE on q, k and tensorized MLPs ->
+LayerNorm.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from cwtmae_cli.errors import ConfigError
+from cwtmae_cli.model.cwt import cwt_wrap, normalize_scalogram
+from cwtmae_cli.model.layers import Block, PatchEmbed
+from cwtmae_cli.model.rope import RotaryEmbedding, check_rope_head_dim
+
+
+def check_geometry(signal_len: int, cwt_scales: int, patch_size_time: int, patch_size_freq: int,
+                   embed_dim: int, num_heads: int, rope: str, where: str = "encoder") -> None:
+    """Raise ConfigError (expected vs got) for a shape that cannot be patched or split in heads."""
+    for name, value in (("signal_len", signal_len), ("cwt_scales", cwt_scales),
+                        ("patch_size_time", patch_size_time), ("patch_size_freq", patch_size_freq),
+                        ("embed_dim", embed_dim), ("num_heads", num_heads)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if signal_len % patch_size_time != 0:
+        raise ConfigError(f"signal_len ({signal_len}) must be a multiple of "
+                          f"patch_size_time ({patch_size_time})")
+    if cwt_scales % patch_size_freq != 0:
+        raise ConfigError(f"cwt_scales ({cwt_scales}) must be a multiple of "
+                          f"patch_size_freq ({patch_size_freq})")
+    if embed_dim % num_heads != 0:
+        raise ConfigError(f"{where} embed_dim ({embed_dim}) must be divisible by "
+                          f"num_heads ({num_heads})")
+    check_rope_head_dim(embed_dim // num_heads, rope, where)
+
+
+class CWTEncoder(nn.Module):
+    """Scalogram patch encoder with CLS token, learnable position embedding and RoPE.
+
+    Parameters: ``patch_embed``, ``cls_token (1, 1, D)``, ``pos_embed (1, 1 + N, D)``,
+    ``blocks``, ``norm``. The buffer ``grid_size`` = ``(grid_h, grid_w)`` travels in the state dict
+    so that a classifier can interpolate ``pos_embed`` from any saved grid.
+    """
+
+    def __init__(self, signal_len: int = 3000, cwt_scales: int = 64, patch_size_time: int = 50,
+                 patch_size_freq: int = 4, embed_dim: int = 768, depth: int = 12,
+                 num_heads: int = 12, mlp_rank_ratio: float = 0.5, rope: str = "axial",
+                 rope_theta: float = 10000.0) -> None:
+        super().__init__()
+        check_geometry(signal_len, cwt_scales, patch_size_time, patch_size_freq, embed_dim,
+                       num_heads, rope)
+        if not isinstance(depth, int) or depth < 1:
+            raise ConfigError(f"depth must be a positive integer, got {depth!r}")
+        self.signal_len = signal_len
+        self.cwt_scales = cwt_scales
+        self.grid_h = cwt_scales // patch_size_freq
+        self.grid_w = signal_len // patch_size_time
+        self.num_patches = self.grid_h * self.grid_w
+        self.embed_dim = embed_dim
+        self.depth = depth
+        self.patch_embed = PatchEmbed((patch_size_freq, patch_size_time), embed_dim)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.num_patches, embed_dim))
+        self.rope = RotaryEmbedding(embed_dim // num_heads, rope, rope_theta)
+        self.blocks = nn.ModuleList(
+            Block(embed_dim, num_heads, mlp_ratio=4.0, mlp_rank_ratio=mlp_rank_ratio)
+            for _ in range(depth)
+        )
+        self.norm = nn.LayerNorm(embed_dim)
+        self.register_buffer("grid_size", torch.tensor([self.grid_h, self.grid_w]))
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        """Windows ``(B, L)`` or ``(B, 1, L)`` to the normalised scalogram ``(B, 3, S, L)``."""
+        if x.dim() == 3:
+            x = x[:, 0]  # (B, L)
+        if x.dim() != 2 or x.shape[-1] != self.signal_len:
+            raise ConfigError(f"input windows must be (B, {self.signal_len}) or "
+                              f"(B, 1, {self.signal_len}), got {tuple(x.shape)}")
+        return normalize_scalogram(cwt_wrap(x, self.cwt_scales))
+
+    def embed(self, imgs: torch.Tensor) -> torch.Tensor:
+        """Scalogram ``(B, 3, S, L)`` to patch tokens with position embedding ``(B, N, D)``."""
+        return self.patch_embed(imgs) + self.pos_embed[:, 1:]
+
+    def forward(self, tokens: torch.Tensor, ids_keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the blocks on (kept) patch tokens.
+
+        Args:
+            tokens: ``(B, K, D)`` embedded patch tokens (``K = N`` when nothing is masked).
+            ids_keep: ``(B, K)`` patch index of each kept token, or None for all ``N`` in order.
+        Returns:
+            ``(B, 1 + K, D)``: CLS then the tokens, after the final LayerNorm.
+        """
+        B = tokens.shape[0]
+        cls = (self.cls_token + self.pos_embed[:, :1]).expand(B, -1, -1)  # (B, 1, D)
+        x = torch.cat([cls, tokens], dim=1)  # (B, 1 + K, D)
+        cos, sin = self.rope.tables(self.grid_h, self.grid_w, x.device)  # (1 + N, hd)
+        if ids_keep is not None:
+            index = torch.cat([torch.zeros_like(ids_keep[:, :1]), ids_keep + 1], dim=1)  # (B, 1+K)
+            cos, sin = cos[index], sin[index]  # (B, 1 + K, hd): each token's own position
+        for block in self.blocks:
+            x = block(x, (cos, sin))
+        return self.norm(x)
+
+    def init_tokens(self) -> None:
+        """N(0, 0.02) for the CLS token and the position embedding."""
+        nn.init.normal_(self.cls_token, std=0.02)
+        nn.init.normal_(self.pos_embed, std=0.02)
