@@ -1,0 +1,195 @@
+"""``prepare``: source folder -> store, resumable, with worker processes and one writer.
+
+Workers (``--workers N``, spawned processes) read, resample and window one recording each; the
+main process is the only writer and appends results strictly in recording-id order, so the store
+is identical whatever the number of workers. At most ``2 * N`` recordings are in flight, so
+memory does not grow with the size of the data set. A rerun skips recordings already committed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+
+from cwtmae_cli.data.lock import StoreLock
+from cwtmae_cli.data.process import ProcessedRecording, check_window, process_item
+from cwtmae_cli.data.recipes import Recipe
+from cwtmae_cli.data.sources import SourceItem, find_recordings
+from cwtmae_cli.data.split import assign_splits
+from cwtmae_cli.data.store import describe_store
+from cwtmae_cli.data.writer import StoreWriter
+from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
+
+# progress(n_done, n_total, n_windows_written, recording_id)
+Progress = Callable[[int, int, int, str], None]
+
+
+def _safe_process(item: SourceItem, recipe: Recipe) -> ProcessedRecording | str:
+    """Worker entry point: the processed recording, or the reason it cannot be used."""
+    try:
+        return process_item(item, recipe)
+    except CwtmaeError as exc:
+        return str(exc)
+    except Exception as exc:  # a library failing on a damaged file: report, keep going
+        return f"{item.recording_id}: {type(exc).__name__}: {exc}"
+
+
+def _open_writer(out: Path, recipe: Recipe, splits: dict[str, int], overwrite: bool) -> StoreWriter:
+    n_samples = check_window(recipe)
+    attrs = {
+        "fs_hz": recipe.signal.fs_hz,
+        "window_s": recipe.signal.window_s,
+        "n_samples": n_samples,
+        "channels": list(recipe.signal.channels),
+        "label_names": recipe.label_names,
+        "recipe": recipe.to_dict(),
+        "subject_splits": splits,
+    }
+    if out.exists() and overwrite:
+        shutil.rmtree(out)
+    if not out.exists():
+        return StoreWriter.create(
+            out, n_channels=len(recipe.signal.channels), n_samples=n_samples, attrs=attrs
+        )
+    if not (out / "zarr.json").is_file():
+        raise StoreError(f"{out} exists and is not a store; use --overwrite or another --out")
+    writer = StoreWriter.resume(out)
+    old = writer.attrs
+    if old.get("recipe") != attrs["recipe"]:
+        differ = sorted(
+            k
+            for k in set(old.get("recipe", {})) | set(attrs["recipe"])
+            if old.get("recipe", {}).get(k) != attrs["recipe"].get(k)
+        )
+        raise StoreError(
+            f"{out} was prepared with other settings (differs in: {', '.join(differ)}); "
+            "use --overwrite to start again or --out for a new store"
+        )
+    committed = {r["subject"] for r in old.get("recordings", [])}
+    moved = [s for s in committed if old.get("subject_splits", {}).get(s) != splits.get(s)]
+    if moved:
+        raise StoreError(
+            f"the source of {out} changed since it was started (subjects {', '.join(moved[:5])} "
+            "would change split); use --overwrite to start again"
+        )
+    return writer
+
+
+def prepare_store(
+    recipe: Recipe,
+    source: Path,
+    out: Path,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> dict:
+    """Write (or resume) the store ``out`` from ``source``; returns the summary.
+
+    The summary is :func:`describe_store` plus ``recordings_found``, ``recordings_resumed``
+    (committed by an earlier run), ``recordings_written``, ``skipped`` ([{id, reason}]),
+    ``elapsed_s`` and ``windows_per_s``. Raises DataError for a missing or empty source, and in
+    ``strict`` mode at the first recording that cannot be used.
+    """
+    if workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
+    if not recipe.signal.channels:
+        raise UsageError(f"recipe `{recipe.name}` does not choose channels: pass --channels A,B")
+    t0 = time.monotonic()
+    items = find_recordings(recipe, source)
+    splits = assign_splits([i.subject for i in items], recipe.split_fractions, recipe.seed)
+    out = Path(out)
+    with StoreLock(out):
+        writer = _open_writer(out, recipe, splits, overwrite)
+        done = set(writer.committed_ids)
+        todo = [i for i in items if i.recording_id not in done]
+        n_resumed, n_before = len(items) - len(todo), writer.n_committed
+        skipped: list[dict] = []
+        written = 0
+        if progress:
+            progress(n_resumed, len(items), 0, "")
+        for item, result in _results_in_order(todo, recipe, workers):
+            if isinstance(result, str):
+                if strict:
+                    raise DataError(f"{result} (stopped by --strict)")
+                skipped.append({"id": item.recording_id, "reason": result})
+            else:
+                writer.append(
+                    result.info,
+                    result.signals,
+                    result.labels,
+                    result.start_s,
+                    splits[item.subject],
+                )
+                written += 1
+            if progress:
+                n_done = n_resumed + written + len(skipped)
+                progress(n_done, len(items), writer.n_committed - n_before, item.recording_id)
+        writer.finish(skipped)
+    elapsed_s = time.monotonic() - t0
+    summary = describe_store(out)
+    summary.update(
+        recordings_found=len(items),
+        recordings_resumed=n_resumed,
+        recordings_written=written,
+        skipped=skipped,
+        elapsed_s=round(elapsed_s, 3),
+        windows_per_s=round((summary["n_windows"] - n_before) / max(elapsed_s, 1e-9), 1),
+    )
+    return summary
+
+
+def _results_in_order(todo: list[SourceItem], recipe: Recipe, workers: int):
+    """Yield ``(item, result)`` in ``todo`` order, computing up to ``2 * workers`` ahead."""
+    if workers == 1 or len(todo) <= 1:
+        for item in todo:
+            yield item, _safe_process(item, recipe)
+        return
+    ahead = 2 * workers
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pending: dict[int, Future] = {}
+        try:
+            for i, item in enumerate(todo):
+                while len(pending) < ahead and i + len(pending) < len(todo):
+                    j = i + len(pending)
+                    pending[j] = pool.submit(_safe_process, todo[j], recipe)
+                try:
+                    result = pending.pop(i).result()
+                except BrokenProcessPool as exc:
+                    raise DataError(
+                        f"a worker process died while reading {item.recording_id} (out of "
+                        "memory?); rerun to resume, with fewer --workers"
+                    ) from exc
+                yield item, result
+        finally:
+            for future in pending.values():
+                future.cancel()
+
+
+def summary_problem(summary: dict) -> str | None:
+    """The one-line failure a summary amounts to (skipped recordings, or no window kept)."""
+    skipped = summary.get("skipped", [])
+    if summary["n_windows"] == 0:
+        drops = ", ".join(f"{reason}: {n}" for reason, n in summary["dropped"].items())
+        msg = f"no windows kept from {summary['n_recordings']} recording(s)"
+        if drops:
+            msg += f" (dropped: {drops})"
+        if "wake-trimmed" in summary["dropped"]:
+            msg += (
+                "; the windows lie outside the wake kept around sleep (trim_wake); to keep all "
+                'wake, prepare with a recipe holding `extends = "sleep-edf"` and '
+                "`[trim_wake] enabled = false`"
+            )
+        if skipped:
+            msg += f"; {len(skipped)} recording(s) failed, first: {skipped[0]['reason']}"
+        return msg
+    if skipped:
+        first = skipped[0]["reason"]
+        return f"{len(skipped)} recording(s) skipped (first: {first}); the others were written"
+    return None

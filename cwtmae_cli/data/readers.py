@@ -1,0 +1,211 @@
+"""Readers: EDF/EDF+/BDF through MNE, WFDB records through ``wfdb``; each returns a Recording.
+
+Only the requested channels are loaded. Signals come back in the file's physical units (µV, mV),
+not MNE's SI volts. Labelled intervals come from the file's own annotations (EDF+), a paired
+annotation file (a Sleep-EDF hypnogram), or the rhythm notes of a WFDB ``.atr`` file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cwtmae_cli.data.channels import match_channels
+from cwtmae_cli.data.recording import Interval, Recording
+from cwtmae_cli.errors import DataError
+
+EDF_SUFFIXES = {".edf", ".bdf", ".rec"}
+WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
+_VOLT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
+
+
+def is_edf(path: Path) -> bool:
+    return Path(path).suffix.lower() in EDF_SUFFIXES
+
+
+def read_recording(
+    path: Path,
+    channels: list[str] | None = None,
+    annotations: Path | None = None,
+    *,
+    subject: str | None = None,
+    recording_id: str | None = None,
+    first_channel_fallback: bool = False,
+    read_annotations: bool = True,
+) -> Recording:
+    """Read one recording: an EDF/EDF+/BDF file, or a WFDB record (with or without extension).
+
+    ``channels``: names to load, matched tolerantly (all channels when None). With
+    ``first_channel_fallback`` a missing single channel falls back to the file's first channel
+    (the ``mitdb-af`` recipe: ``MLII``, else the first lead). ``annotations``: a paired EDF+
+    annotation file (hypnogram) or a WFDB annotation file (``100.atr``); by default the EDF+
+    file's own annotations or ``<record>.atr`` when present (none if not ``read_annotations``).
+    """
+    path = Path(path)
+    if is_edf(path):
+        rec = _read_edf(path, channels, annotations, first_channel_fallback, read_annotations)
+    elif path.suffix.lower() in WFDB_SUFFIXES or path.with_suffix(".hea").exists():
+        rec = _read_wfdb(path, channels, annotations, first_channel_fallback, read_annotations)
+    else:
+        raise DataError(
+            f"cannot tell the format of {path}: expected an .edf/.bdf file or a WFDB record "
+            "(.hea with .dat or .mat)"
+        )
+    rec.recording_id = recording_id or rec.recording_id
+    rec.subject = subject or rec.recording_id
+    return rec
+
+
+def _pick(wanted: list[str] | None, available: list[str], where: str, fallback: bool) -> list[int]:
+    if not wanted:
+        return list(range(len(available)))
+    try:
+        return match_channels(wanted, available, where)
+    except DataError:
+        if fallback and len(wanted) == 1 and available:
+            return [0]
+        raise
+
+
+def _read_edf(
+    path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
+) -> Recording:
+    import mne
+
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    try:
+        header = mne.io.read_raw_edf(path, preload=False, verbose="error")
+        picks = _pick(channels, header.ch_names, path.name, fallback)
+        names = [header.ch_names[i] for i in picks]
+        # Re-open with only these channels: mixed-rate files then load at the picks' own rate.
+        raw = mne.io.read_raw_edf(path, include=names, preload=False, verbose="error")
+        raw = raw.reorder_channels(names)
+        data = raw.get_data()  # (C, n_samples) in SI units
+    except DataError:
+        raise
+    except Exception as exc:  # MNE raises many types for damaged files
+        raise DataError(
+            f"cannot read {path.name}: {exc} (is the file truncated or damaged?)"
+        ) from exc
+    orig_units = getattr(raw, "_orig_units", {}) or {}
+    units, scale = [], []
+    for name in names:
+        unit = str(orig_units.get(name, "")).strip()
+        units.append(unit.replace("µ", "u").replace("μ", "u"))
+        scale.append(_VOLT_SCALE.get(unit.lower(), 1.0))
+    signal = (data / np.asarray(scale)[:, None]).astype(np.float32)  # (C, n) physical units
+    if annotations is not None:
+        intervals = _annotation_file_intervals(Path(annotations), raw)
+        files = [path.name, Path(annotations).name]
+    else:
+        intervals = _mne_intervals(raw.annotations, offset_s=0.0) if with_ann else []
+        files = [path.name]
+    return Recording(
+        signal=signal,
+        fs_hz=float(raw.info["sfreq"]),
+        channels=names,
+        units=units,
+        intervals=intervals,
+        recording_id=path.stem,
+        source_files=files,
+    )
+
+
+def _mne_intervals(annot, offset_s: float) -> list[Interval]:
+    return [
+        Interval(float(o) + offset_s, float(d), str(desc))
+        for o, d, desc in zip(annot.onset, annot.duration, annot.description, strict=True)
+    ]
+
+
+def _annotation_file_intervals(path: Path, raw) -> list[Interval]:
+    """Intervals of a paired EDF+ annotation file, onsets relative to ``raw``'s first sample."""
+    import mne
+
+    if not path.is_file():
+        raise DataError(f"annotation file {path} does not exist")
+    try:
+        annot = mne.read_annotations(path)
+    except Exception as exc:
+        raise DataError(f"cannot read annotations from {path.name}: {exc}") from exc
+    offset_s = 0.0
+    meas_date = raw.info.get("meas_date")
+    if annot.orig_time is not None and meas_date is not None:
+        offset_s = (annot.orig_time - meas_date).total_seconds()
+    return _mne_intervals(annot, offset_s)
+
+
+def wfdb_record_name(path: Path) -> Path:
+    """``data/100.hea`` / ``data/100.dat`` / ``data/100`` -> ``data/100``."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() in WFDB_SUFFIXES else path
+
+
+def _read_wfdb(
+    path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
+) -> Recording:
+    import wfdb
+
+    record = wfdb_record_name(path)
+    name = record.name
+    if not record.with_suffix(".hea").is_file():
+        raise DataError(f"WFDB record {name}: header {record.with_suffix('.hea')} is missing")
+    try:
+        header = wfdb.rdheader(str(record))
+    except Exception as exc:
+        raise DataError(f"cannot read the WFDB header of {name}: {exc}") from exc
+    files = sorted({f for f in (header.file_name or []) if f})
+    missing = [f for f in files if not (record.parent / f).is_file()]
+    if missing:
+        raise DataError(
+            f"WFDB record {name}: signal file {', '.join(missing)} is missing next to {name}.hea"
+        )
+    picks = _pick(channels, list(header.sig_name or []), f"WFDB record {name}", fallback)
+    try:
+        rec = wfdb.rdrecord(str(record), channels=picks)
+    except Exception as exc:
+        raise DataError(f"cannot read WFDB record {name}: {exc} (truncated or damaged?)") from exc
+    signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
+    fs_hz = float(rec.fs)
+    intervals: list[Interval] = []
+    ann_path = Path(annotations) if annotations is not None else record.with_suffix(".atr")
+    source = [f for f in files] + [f"{name}.hea"]
+    if annotations is not None or (with_ann and ann_path.is_file()):
+        intervals = rhythm_intervals(ann_path, fs_hz, signal.shape[1])
+        source.append(ann_path.name)
+    return Recording(
+        signal=np.ascontiguousarray(signal),
+        fs_hz=fs_hz,
+        channels=list(rec.sig_name),
+        units=list(rec.units or [""] * len(picks)),
+        intervals=intervals,
+        recording_id=name,
+        source_files=source,
+    )
+
+
+def rhythm_intervals(ann_path: Path, fs_hz: float, n_samples: int) -> list[Interval]:
+    """Rhythm intervals from a WFDB annotation file: each ``aux_note`` starting with ``(``
+    (``(N``, ``(AFIB``) opens an interval lasting until the next rhythm note or the end."""
+    import wfdb
+
+    ann_path = Path(ann_path)
+    if not ann_path.is_file():
+        raise DataError(f"annotation file {ann_path} does not exist")
+    try:
+        ann = wfdb.rdann(str(ann_path.with_suffix("")), ann_path.suffix.lstrip("."))
+    except Exception as exc:
+        raise DataError(f"cannot read WFDB annotations {ann_path.name}: {exc}") from exc
+    notes = [
+        (int(sample), note.strip("\x00 ").strip())
+        for sample, note in zip(ann.sample, ann.aux_note or [], strict=False)
+        if note and note.strip("\x00 ").startswith("(")
+    ]
+    intervals = []
+    for i, (sample, label) in enumerate(notes):
+        end = notes[i + 1][0] if i + 1 < len(notes) else n_samples
+        if end > sample:
+            intervals.append(Interval(sample / fs_hz, (end - sample) / fs_hz, label))
+    return intervals

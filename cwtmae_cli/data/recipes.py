@@ -1,0 +1,344 @@
+"""Recipes: TOML files saying where recordings are, which channels, rate, windows and labels.
+
+Built-in recipes live in the top-level ``datasets/`` folder (shipped inside the package as
+``cwtmae_cli/datasets``). A user's recipe is any ``.toml`` path; ``extends = "sleep-edf"`` starts
+from a built-in one and overrides some keys. Unknown keys and bad values are RecipeErrors naming
+the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from cwtmae_cli.data.labels import LabelSpec
+from cwtmae_cli.errors import RecipeError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover (Python 3.10)
+    import tomli as tomllib  # type: ignore[no-redef]
+
+BUILTIN = ("sleep-edf", "mitdb-af", "edf", "wfdb")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    pattern: tuple[str, ...] = ("*.edf",)
+    exclude: tuple[str, ...] = ()
+    recording_id_regex: str = ""
+    subject_regex: str = ""
+    annotations: str = "none"  # none | file | paired
+    paired_pattern: str = ""
+    prefix_chars: int = 6
+    annotation_ext: str = "atr"
+    mne_folder: str = ""
+
+
+@dataclass(frozen=True)
+class SignalSpec:
+    channels: tuple[str, ...] = ()
+    first_channel_fallback: bool = False
+    fs_hz: float = 100.0
+    window_s: float = 30.0
+    align_to_annotations: bool = False
+
+
+@dataclass(frozen=True)
+class TrimSpec:
+    """Keep wake only ``minutes`` before the first and after the last sleep epoch."""
+
+    wake: str = "W"
+    minutes: float = 30.0
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    format: str
+    description: str = ""
+    source: SourceSpec = field(default_factory=SourceSpec)
+    signal: SignalSpec = field(default_factory=SignalSpec)
+    labels: LabelSpec | None = None
+    trim_wake: TrimSpec | None = None
+    flat_ptp: float = 0.0
+    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    seed: int = 0
+
+    @property
+    def label_names(self) -> list[str]:
+        return list(self.labels.names) if self.labels else []
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable resolved recipe (stored in the store's attributes)."""
+        d = asdict(self)
+        return _jsonable(d)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+# key -> (kind, check) per table; kinds: str, int, num, bool, strs, map, nums3
+_SCHEMA: dict[str, dict[str, str]] = {
+    "": {
+        "name": "str",
+        "description": "str",
+        "format": "str",
+        "extends": "str",
+        "source": "table",
+        "signal": "table",
+        "labels": "table",
+        "trim_wake": "table",
+        "qc": "table",
+        "split": "table",
+    },
+    "source": {
+        "pattern": "strs",
+        "exclude": "strs",
+        "recording_id_regex": "str",
+        "subject_regex": "str",
+        "annotations": "str",
+        "paired_pattern": "str",
+        "prefix_chars": "int",
+        "annotation_ext": "str",
+        "mne_folder": "str",
+    },
+    "signal": {
+        "channels": "strs",
+        "first_channel_fallback": "bool",
+        "fs_hz": "num",
+        "window_s": "num",
+        "align_to_annotations": "bool",
+    },
+    "labels": {
+        "names": "strs",
+        "map": "map",
+        "drop": "strs",
+        "unmapped": "str",
+        "uncovered": "str",
+        "min_cover": "num",
+    },
+    "trim_wake": {"wake": "str", "minutes": "num", "enabled": "bool"},
+    "qc": {"flat_ptp": "num"},
+    "split": {"fractions": "nums3", "seed": "int"},
+}
+
+
+def _check_type(key: str, kind: str, value: Any, where: str) -> Any:
+    ok = {
+        "str": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "num": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "table": isinstance(value, dict),
+        "strs": isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
+        "map": isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
+        "nums3": isinstance(value, list)
+        and len(value) == 3
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value),
+    }[kind]
+    if not ok:
+        wanted = {
+            "strs": "a list of strings",
+            "map": "a table of strings",
+            "num": "a number",
+            "nums3": "a list of 3 numbers",
+            "int": "an integer",
+            "bool": "true or false",
+            "str": "a string",
+            "table": "a table",
+        }[kind]
+        raise RecipeError(f"recipe {where}: `{key}` must be {wanted}, got {value!r}")
+    if kind == "strs" and isinstance(value, str):
+        return (value,)
+    if kind in ("strs", "nums3"):
+        return tuple(value)
+    return value
+
+
+def _validate_keys(data: dict, where: str) -> None:
+    for table, keys in _SCHEMA.items():
+        section = data if table == "" else data.get(table, {})
+        for key, value in section.items():
+            dotted = f"{table}.{key}" if table else key
+            if key not in keys:
+                known = ", ".join(sorted(keys))
+                raise RecipeError(f"recipe {where}: unknown key `{dotted}` (known: {known})")
+            _check_type(dotted, keys[key], value, where)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict) and key != "map"
+        out[key] = _deep_merge(out[key], value) if both else value
+    return out
+
+
+def builtin_dir() -> Path:
+    """Folder holding the built-in recipe TOMLs (inside the installed package)."""
+    return Path(str(resources.files("cwtmae_cli") / "datasets"))
+
+
+def _read_toml(path: Path, where: str) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecipeError(f"cannot read recipe {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"recipe {where} is not valid TOML: {exc}") from exc
+
+
+def _load_raw(name_or_path: str | Path, depth: int = 0) -> tuple[dict, str]:
+    text = str(name_or_path)
+    path = Path(text)
+    if text in BUILTIN and not path.is_file():
+        path, where = builtin_dir() / f"{text}.toml", text
+    elif path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise RecipeError(f"recipe file {path} does not exist")
+        where = str(path)
+    else:
+        raise RecipeError(
+            f"no recipe `{text}`: built-in recipes are {', '.join(BUILTIN)}, "
+            "or give the path of a .toml recipe"
+        )
+    data = _read_toml(path, where)
+    _validate_keys(data, where)
+    if "extends" in data:
+        if depth > 3:
+            raise RecipeError(f"recipe {where}: `extends` nests too deeply")
+        base, _ = _load_raw(data["extends"], depth + 1)
+        data = _deep_merge(base, {k: v for k, v in data.items() if k != "extends"})
+        data.setdefault("name", path.stem)
+    return data, where
+
+
+def load_recipe(name_or_path: str | Path) -> Recipe:
+    """A built-in recipe by name or a recipe TOML by path, validated (RecipeError names the key)."""
+    data, where = _load_raw(name_or_path)
+    return build_recipe(data, where)
+
+
+def _bad(where: str, key: str, message: str) -> RecipeError:
+    return RecipeError(f"recipe {where}: `{key}` {message}")
+
+
+def build_recipe(data: dict, where: str) -> Recipe:
+    """Check values and build the Recipe (``data`` already has known keys of the right types)."""
+    kinds = _SCHEMA
+    norm = {
+        t: {k: _check_type(k, kinds[t][k], v, where) for k, v in data.get(t, {}).items()}
+        for t in ("source", "signal", "labels", "trim_wake", "qc", "split")
+    }
+    name = data.get("name") or Path(where).stem
+    fmt = data.get("format")
+    if fmt not in ("edf", "wfdb"):
+        raise _bad(where, "format", f'must be "edf" or "wfdb", got {fmt!r}')
+    source = SourceSpec(**norm["source"])
+    if source.annotations not in ("none", "file", "paired"):
+        raise _bad(where, "source.annotations", 'must be "none", "file" or "paired"')
+    if source.annotations == "paired" and not source.paired_pattern:
+        raise _bad(where, "source.paired_pattern", 'is needed when annotations = "paired"')
+    if source.prefix_chars < 1:
+        raise _bad(where, "source.prefix_chars", "must be >= 1")
+    signal = SignalSpec(
+        **{k: (float(v) if k in ("fs_hz", "window_s") else v) for k, v in norm["signal"].items()}
+    )
+    for key in ("fs_hz", "window_s"):
+        if not getattr(signal, key) > 0:
+            raise _bad(where, f"signal.{key}", f"must be > 0, got {getattr(signal, key)}")
+    labels = None
+    if "labels" in data:
+        lab = norm["labels"]
+        names = lab.get("names", ())
+        if not names or len(set(names)) != len(names):
+            raise _bad(where, "labels.names", "must list distinct class names")
+        for text, target in lab.get("map", {}).items():
+            if target not in names:
+                raise _bad(where, f"labels.map.{text}", f"maps to `{target}`, not in labels.names")
+        unmapped = lab.get("unmapped", "unlabelled")
+        if unmapped not in ("drop", "unlabelled", "error", *names):
+            raise _bad(where, "labels.unmapped", "must be drop, unlabelled, error or a class name")
+        if lab.get("uncovered", "unlabelled") not in ("drop", "unlabelled"):
+            raise _bad(where, "labels.uncovered", 'must be "drop" or "unlabelled"')
+        if not 0 < lab.get("min_cover", 0.5) <= 1:
+            raise _bad(where, "labels.min_cover", "must be in (0, 1]")
+        labels = LabelSpec(
+            names=tuple(names),
+            map=dict(lab.get("map", {})),
+            drop=tuple(lab.get("drop", ())),
+            unmapped=unmapped,
+            uncovered=lab.get("uncovered", "unlabelled"),
+            min_cover=float(lab.get("min_cover", 0.5)),
+        )
+    trim = None
+    if "trim_wake" in data:
+        trim = TrimSpec(**norm["trim_wake"])
+        if labels is None or trim.wake not in labels.names:
+            raise _bad(where, "trim_wake.wake", "must be one of labels.names")
+        if trim.minutes < 0:
+            raise _bad(where, "trim_wake.minutes", "must be >= 0 (0 keeps all wake)")
+    flat_ptp = float(norm["qc"].get("flat_ptp", 0.0))
+    if flat_ptp < 0:
+        raise _bad(where, "qc.flat_ptp", "must be >= 0")
+    fractions = tuple(float(f) for f in norm["split"].get("fractions", (0.7, 0.15, 0.15)))
+    if any(f < 0 for f in fractions) or sum(fractions) <= 0:
+        raise _bad(where, "split.fractions", "must be 3 non-negative numbers, not all 0")
+    recipe = Recipe(
+        name=name,
+        format=fmt,
+        description=data.get("description", ""),
+        source=source,
+        signal=signal,
+        labels=labels,
+        trim_wake=trim,
+        flat_ptp=flat_ptp,
+        split_fractions=fractions,
+        seed=int(norm["split"].get("seed", 0)),
+    )
+    return _checked(recipe, where)
+
+
+def _checked(recipe: Recipe, where: str) -> Recipe:
+    from cwtmae_cli.data.windows import window_samples
+    from cwtmae_cli.errors import ConfigError
+
+    try:
+        window_samples(recipe.signal.window_s, recipe.signal.fs_hz)
+    except ConfigError as exc:
+        raise RecipeError(f"recipe {where}: `signal.window_s`: {exc}") from None
+    return recipe
+
+
+def with_overrides(
+    recipe: Recipe,
+    *,
+    channels: list[str] | None = None,
+    fs_hz: float | None = None,
+    window_s: float | None = None,
+    seed: int | None = None,
+) -> Recipe:
+    """The recipe with command-line values in place of its own (None keeps the recipe's)."""
+    signal = recipe.signal
+    if channels:
+        signal = replace(signal, channels=tuple(channels))
+    if fs_hz is not None:
+        if fs_hz <= 0:
+            raise RecipeError(f"--fs must be > 0, got {fs_hz}")
+        signal = replace(signal, fs_hz=float(fs_hz))
+    if window_s is not None:
+        if window_s <= 0:
+            raise RecipeError(f"--window-s must be > 0, got {window_s}")
+        signal = replace(signal, window_s=float(window_s))
+    out = replace(recipe, signal=signal, seed=recipe.seed if seed is None else int(seed))
+    return _checked(out, "options")
