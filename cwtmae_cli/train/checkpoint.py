@@ -1,0 +1,269 @@
+"""Checkpoint folders: ``model.safetensors`` + ``meta.json`` (+ ``train_state.pt``), written to a
+temporary sibling and renamed into place, so a crash never leaves a half-written checkpoint.
+
+``evaluate`` and ``predict`` need nothing but such a folder: ``meta.json`` carries the model's
+constructor arguments (``model_config``), the preprocessing and the label names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from cwtmae_cli import __version__
+from cwtmae_cli.errors import CheckpointError
+from cwtmae_cli.train.state import TRAIN_STATE_FILE
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+KINDS = ("mae", "classifier")
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable (no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The plain module under DistributedDataParallel and/or torch.compile wrappers."""
+    while True:
+        if hasattr(model, "module") and isinstance(model.module, nn.Module):
+            model = model.module
+        elif hasattr(model, "_orig_mod"):
+            model = model._orig_mod
+        else:
+            return model
+
+
+def _cpu_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
+    """State dict as contiguous CPU tensors with no shared storage (safetensors refuses it)."""
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+
+
+def save_checkpoint(
+    dir: Path, model: nn.Module, meta: dict[str, Any], train_state: dict[str, Any] | None = None
+) -> Path:
+    """Write ``dir`` atomically: files go to a hidden temp sibling, are fsynced, then renamed.
+
+    An existing ``dir`` is replaced as a whole (moved aside, the new one renamed in, the old
+    removed). ``meta`` must hold ``kind`` and ``model_config``; ``format_version``,
+    ``tool_version`` and ``weights`` (sha256, parameter count) are added. Returns ``dir``.
+    """
+    from safetensors.torch import save_file
+
+    dir = Path(dir)
+    if meta.get("kind") not in KINDS:
+        raise ValueError(f"meta['kind'] must be one of {KINDS}, got {meta.get('kind')!r}")
+    model = unwrap_model(model)
+    dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dir.parent / f".{dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        tensors = _cpu_tensors(model)
+        save_file(tensors, str(tmp / WEIGHTS_FILE), metadata={"format": "pt"})
+        full_meta = {"format_version": FORMAT_VERSION, "tool_version": __version__, **meta}
+        full_meta["weights"] = {
+            "file": WEIGHTS_FILE,
+            "sha256": _sha256(tmp / WEIGHTS_FILE),
+            "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        }
+        (tmp / META_FILE).write_text(json.dumps(full_meta, indent=2) + "\n", encoding="utf-8")
+        if train_state is not None:
+            torch.save(train_state, tmp / TRAIN_STATE_FILE)
+        for child in tmp.iterdir():
+            _fsync_file(child)
+        fsync_dir(tmp)
+        old = None
+        if dir.exists():
+            old = dir.parent / f".{dir.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(dir, old)
+        os.replace(tmp, dir)
+        fsync_dir(dir.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dir
+
+
+def read_meta(ckpt: Path) -> dict[str, Any]:
+    """``ckpt/meta.json``; CheckpointError if missing, not JSON, newer format or unknown kind."""
+    path = Path(ckpt) / META_FILE
+    if not path.is_file():
+        raise CheckpointError(f"no {META_FILE} in {ckpt}; not a cwtmae checkpoint folder")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{path} is corrupted ({exc}); use another checkpoint") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path} is not a checkpoint description (expected a JSON object)")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format {version!r}; this cwtmae reads up to "
+            f"{FORMAT_VERSION}: upgrade cwtmae"
+        )
+    if meta.get("kind") not in KINDS or not isinstance(meta.get("model_config"), dict):
+        raise CheckpointError(f"{path} lacks a valid kind/model_config; not a cwtmae checkpoint")
+    return meta
+
+
+def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
+    """A checkpoint folder as is, or a run folder's ``checkpoints/best`` (``prefer="best"``,
+    when it exists) or newest checkpoint (its ``latest`` pointer)."""
+    if prefer not in ("latest", "best"):
+        raise ValueError(f"prefer must be 'latest' or 'best', got {prefer!r}")
+    path = Path(path)
+    if path.is_file() and path.name in (WEIGHTS_FILE, META_FILE):
+        path = path.parent
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint or run folder at {path}")
+    if (path / META_FILE).is_file():
+        return path
+    if not (path / "checkpoints").is_dir():
+        raise CheckpointError(
+            f"{path} is neither a checkpoint folder (with {META_FILE}) nor a run folder "
+            "(with checkpoints/)"
+        )
+    best = path / "checkpoints" / "best"
+    if prefer == "best" and (best / META_FILE).is_file():
+        return best
+    pointer = path / "latest"
+    if not pointer.is_file():
+        raise CheckpointError(f"run folder {path} has no checkpoint yet (no `latest` file)")
+    ckpt = path / pointer.read_text(encoding="utf-8").strip()
+    if not (ckpt / META_FILE).is_file():
+        raise CheckpointError(f"{pointer} points at {ckpt}, which is not a checkpoint folder")
+    return ckpt
+
+
+def load_state_dict(ckpt: Path, meta: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
+    """The weights of ``ckpt``, checked against the sha256 in ``meta.json`` when it has one."""
+    from safetensors.torch import load_file
+
+    path = Path(ckpt) / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"no {WEIGHTS_FILE} in {ckpt}")
+    expected = ((meta or {}).get("weights") or {}).get("sha256")
+    if expected is not None and _sha256(path) != expected:
+        raise CheckpointError(
+            f"{path} is corrupted (checksum differs from meta.json); use another checkpoint"
+        )
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error types for bad headers / data
+        raise CheckpointError(f"{path} is corrupted or not safetensors: {exc}") from None
+
+
+def load_weights(model: nn.Module, ckpt: Path, meta: dict[str, Any] | None = None) -> None:
+    """Load ``ckpt``'s weights into ``model`` strictly; CheckpointError naming mismatched keys."""
+    state = load_state_dict(ckpt, meta)
+    result = unwrap_model(model).load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise CheckpointError(
+            f"{Path(ckpt) / WEIGHTS_FILE} does not fit the model: missing "
+            f"{list(result.missing_keys)[:5]}, unexpected {list(result.unexpected_keys)[:5]}"
+        )
+
+
+def _load(ckpt: Path, kind: str, device: str | torch.device, prefer: str) -> tuple[nn.Module, dict]:
+    ckpt = resolve_checkpoint(ckpt, prefer=prefer)
+    meta = read_meta(ckpt)
+    if meta["kind"] != kind:
+        if kind == "classifier":
+            raise CheckpointError(
+                f"{ckpt} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
+                "checkpoint (from `cwtmae finetune`)"
+            )
+        raise CheckpointError(
+            f"{ckpt} is a fine-tuned classifier checkpoint; give a pretraining (MAE) checkpoint "
+            "(from `cwtmae pretrain`)"
+        )
+    from cwtmae_cli.model import CWT_MAE_RoPE, TF_MAE_Classifier
+
+    try:
+        if kind == "classifier":
+            model = TF_MAE_Classifier(None, **meta["model_config"])
+        else:
+            model = CWT_MAE_RoPE(**meta["model_config"])
+    except TypeError as exc:
+        raise CheckpointError(f"{ckpt / META_FILE}: model_config does not fit: {exc}") from None
+    load_weights(model, ckpt, meta)
+    return model.to(device).eval(), meta
+
+
+def load_classifier(ckpt: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """A fine-tuned ``TF_MAE_Classifier`` in eval mode and its meta (run folder -> its best)."""
+    return _load(ckpt, "classifier", device, prefer="best")
+
+
+def load_mae(ckpt: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+    """A pretrained ``CWT_MAE_RoPE`` in eval mode and its meta (run folder -> its latest)."""
+    return _load(ckpt, "mae", device, prefer="latest")
+
+
+def describe_checkpoint(path: Path) -> dict[str, Any]:
+    """What ``cwtmae inspect`` shows, read from meta.json and the safetensors header only."""
+    from safetensors import safe_open
+
+    ckpt = resolve_checkpoint(path, prefer="best")
+    meta = read_meta(ckpt)
+    weights = ckpt / WEIGHTS_FILE
+    n_parameters = None
+    if weights.is_file():
+        try:
+            with safe_open(str(weights), framework="pt") as fh:
+                n_parameters = 0
+                for key in fh.keys():
+                    shape = fh.get_slice(key).get_shape()
+                    n_parameters += int(torch.Size(shape).numel())
+        except Exception as exc:  # a bad header: say so rather than guess a size
+            raise CheckpointError(f"{weights} is corrupted or not safetensors: {exc}") from None
+    return {
+        "path": str(ckpt),
+        "kind": meta["kind"],
+        "format_version": meta["format_version"],
+        "tool_version": meta.get("tool_version"),
+        "preset": meta.get("preset"),
+        "step": meta.get("step"),
+        "epoch": meta.get("epoch"),
+        "model_config": meta["model_config"],
+        "preprocessing": meta.get("preprocessing", {}),
+        "label_names": meta.get("label_names", []),
+        "store": meta.get("store"),
+        "metrics": meta.get("metrics", {}),
+        # Parameters as counted at save time; else every value in the weights file (incl. buffers).
+        "n_parameters": (meta.get("weights") or {}).get("n_parameters", n_parameters),
+        "weights_bytes": weights.stat().st_size if weights.is_file() else None,
+        "resumable": (ckpt / TRAIN_STATE_FILE).is_file(),
+    }

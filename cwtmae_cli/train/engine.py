@@ -1,0 +1,312 @@
+"""The step loop shared by pretraining and fine-tuning.
+
+The command-specific part hands over a :class:`TrainJob`: the model (what checkpoints hold), an
+*objective* module wrapping it (``forward(x, y) -> {"loss": ..., other scalars}``, the module DDP
+wraps, so gradients sync whatever the model's method names), the train windows, the checkpoint
+meta and, for fine-tuning, a validation function and the metric that selects ``checkpoints/best``.
+
+Data order: one global order per epoch from :class:`ChunkShuffleSampler` (seed, epoch); global
+batch ``k`` is positions ``[k G, (k + 1) G)`` of it and rank ``r`` takes its ``r``-th slice of
+``G / world_size`` windows. So N processes see exactly the batches one process would, and the
+position in the data is just the step number: resume skips ``step % steps_per_epoch`` batches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cwtmae_cli.errors import CheckpointError, TrainingError
+from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.train.config import TrainConfig
+from cwtmae_cli.train.distributed import DistContext
+from cwtmae_cli.train.optim import build_optimizer
+from cwtmae_cli.train.rundir import RunDir
+from cwtmae_cli.train.schedule import WarmupCosine
+from cwtmae_cli.train.seeding import seed_everything
+from cwtmae_cli.train.state import capture_rng_state, load_train_state, restore_rng_state
+
+Events = Callable[[str, dict[str, Any]], None]
+Validate = Callable[[nn.Module, DistContext], dict[str, float]]
+
+
+@dataclass
+class TrainJob:
+    """What one command trains; see the module docstring."""
+
+    model: nn.Module
+    objective: nn.Module
+    train_set: Any  # cwtmae_cli.data.loader.WindowDataset
+    meta: dict[str, Any]
+    layer_decay: float | None = None
+    validate: Validate | None = None
+    select_metric: str | None = None  # higher is better
+    extra_summary: dict[str, Any] = field(default_factory=dict)
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA; a no-op context on CPU (float32 there)."""
+    return torch.autocast(
+        device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
+    )
+
+
+def standardized_batch(
+    job: TrainJob, positions: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Windows at dataset ``positions``, z-scored per window: x (B, L) float32, y (B,) int64."""
+    from cwtmae_cli.model import standardize_windows
+
+    x, y = job.train_set.get_batch(positions)
+    x = standardize_windows(x.to(device, non_blocking=True))
+    return x, y.to(device, non_blocking=True)
+
+
+class Engine:
+    """Runs ``config``'s schedule for ``job`` on this rank. Only rank 0 writes (``run``)."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        job: TrainJob,
+        ctx: DistContext,
+        run: RunDir | None,
+        events: Events | None = None,
+    ) -> None:
+        from cwtmae_cli.data.loader import ChunkShuffleSampler
+
+        self.config, self.job, self.ctx, self.run = config, job, ctx, run
+        self.emit = events or (lambda kind, payload: None)
+        self.global_batch = config.batch_size
+        self.local_batch = config.batch_size // ctx.world_size
+        self.sampler = ChunkShuffleSampler(job.train_set, seed=config.seed, shuffle=True)
+        n_windows = len(job.train_set)
+        self.steps_per_epoch = n_windows // self.global_batch
+        if self.steps_per_epoch == 0:
+            raise TrainingError(
+                f"the training windows ({n_windows}) do not fill one batch of "
+                f"{self.global_batch}; lower --batch-size"
+            )
+        self.total_steps = config.steps or config.epochs * self.steps_per_epoch
+        self.optimizer = build_optimizer(job.model, config.lr, config.weight_decay, job.layer_decay)
+        warmup = int(config.warmup_fraction * self.total_steps)
+        self.scheduler = WarmupCosine(self.optimizer, self.total_steps, warmup, config.min_lr_ratio)
+        self.step = 0
+        self.best: dict[str, Any] = {"metric": job.select_metric, "value": None, "step": None}
+        self.last_val: dict[str, float] = {}
+        self.train_module = self._wrap(job.objective)
+
+    def _wrap(self, objective: nn.Module) -> nn.Module:
+        module: nn.Module = objective
+        if self.ctx.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
+            module = DistributedDataParallel(module, device_ids=ids)
+        if self.config.compile:
+            module = torch.compile(module)
+        return module
+
+    # -- resume ---------------------------------------------------------------------------------
+    def resume_from(self, ckpt: Path) -> None:
+        """Restore optimizer, schedule, RNG, best-so-far and the step (= position in the data).
+        The model weights were loaded by the caller when it rebuilt the model."""
+        state = load_train_state(ckpt)
+        for key, now in (
+            ("steps_per_epoch", self.steps_per_epoch),
+            ("total_steps", self.total_steps),
+            ("global_batch", self.global_batch),
+        ):
+            if int(state[key]) != now:
+                raise CheckpointError(
+                    f"cannot resume {ckpt}: its {key} is {state[key]} but the data and config "
+                    f"now give {now} (was the store re-prepared?)"
+                )
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = int(state["step"])
+        self.best = dict(state["best"])
+        rng_by_rank = state["rng_by_rank"]
+        if self.ctx.rank < len(rng_by_rank):
+            restore_rng_state(rng_by_rank[self.ctx.rank], self.ctx.device)
+        else:  # more ranks than the run had: exact resume needs the same --gpus
+            seed_everything(self.config.seed + 1_000_003 * self.ctx.rank + self.step)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def _meta(self) -> dict[str, Any]:
+        epoch = round(self.step / self.steps_per_epoch, 4)
+        return {
+            **self.job.meta,
+            "step": self.step,
+            "epoch": epoch,
+            "run_config": self.config.to_dict(),
+        }
+
+    def save(self) -> None:
+        """Every rank contributes its RNG state; rank 0 writes ``step-N`` and moves ``latest``."""
+        rng_by_rank = self.ctx.gather_objects(capture_rng_state(self.ctx.device))
+        if self.run is None:
+            return
+        state = {
+            "step": self.step,
+            "epoch": self.step // self.steps_per_epoch,
+            "batch_in_epoch": self.step % self.steps_per_epoch,
+            "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps,
+            "global_batch": self.global_batch,
+            "world_size": self.ctx.world_size,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng_by_rank": rng_by_rank,
+            "best": self.best,
+        }
+        path = save_checkpoint(self.run.step_dir(self.step), self.job.model, self._meta(), state)
+        self.run.set_latest(path)
+        self.emit("checkpoint", {"path": str(path), "step": self.step, "best": False})
+
+    def _validate(self) -> None:
+        self.job.model.eval()
+        with torch.no_grad():
+            metrics = self.job.validate(self.job.model, self.ctx)
+        self.job.model.train()
+        self.last_val = metrics
+        name = self.job.select_metric
+        value = metrics.get(name) if name else None
+        improved = value is not None and (self.best["value"] is None or value > self.best["value"])
+        record = {
+            "kind": "val",
+            "step": self.step,
+            "epoch": round(self.step / self.steps_per_epoch, 4),
+            **metrics,
+            "best": bool(improved),
+        }
+        if self.run is not None:
+            self.run.append_metrics(record)
+        self.emit("eval", record)
+        if improved:
+            self.best = {"metric": name, "value": float(value), "step": self.step}
+            if self.run is not None:
+                meta = {**self._meta(), "metrics": {"split": "val", **metrics}}
+                path = save_checkpoint(self.run.best_dir, self.job.model, meta)
+                self.emit("checkpoint", {"path": str(path), "step": self.step, "best": True})
+
+    def _validation_due(self) -> bool:
+        if self.job.validate is None:
+            return False
+        if self.step == self.total_steps:
+            return True
+        every = getattr(self.config, "eval_every", None)
+        if every:
+            return self.step % every == 0
+        return self.step % self.steps_per_epoch == 0
+
+    # -- the loop -------------------------------------------------------------------------------
+    def _epoch_order(self, epoch: int) -> np.ndarray:
+        self.sampler.set_epoch(epoch)
+        return np.fromiter(iter(self.sampler), dtype=np.int64)  # (n_windows,)
+
+    def _train_step(self, positions: np.ndarray) -> dict[str, float]:
+        x, y = standardized_batch(self.job, positions, self.ctx.device)
+        with autocast(self.ctx.device):
+            out = self.train_module(x, y)
+        loss = out["loss"]
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss.item()} at step {self.step + 1}; lower --lr or check "
+                "the store for extreme windows"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.grad_clip > 0:
+            grad_norm = torch.nn.utils.clip_grad_norm_(
+                self.job.model.parameters(), self.config.grad_clip
+            )
+        else:
+            grad_norm = torch.zeros(())
+        self.optimizer.step()
+        self.scheduler.step()
+        values = {k: float(v.detach()) for k, v in out.items() if v.ndim == 0}
+        values["grad_norm"] = float(grad_norm)
+        return values
+
+    def fit(self) -> dict[str, Any]:
+        """Train from ``self.step`` to ``total_steps``; return the summary (rank 0's is written)."""
+        start_step, started = self.step, time.perf_counter()
+        self.emit(
+            "start",
+            {
+                "total_steps": self.total_steps,
+                "start_step": start_step,
+                "steps_per_epoch": self.steps_per_epoch,
+                "global_batch": self.global_batch,
+                "world_size": self.ctx.world_size,
+                "device": str(self.ctx.device),
+            },
+        )
+        self.job.model.train()
+        window: list[dict[str, float]] = []
+        last_train: dict[str, float] = {}
+        while self.step < self.total_steps:
+            epoch, first = divmod(self.step, self.steps_per_epoch)
+            order = self._epoch_order(epoch)
+            for batch in range(first, self.steps_per_epoch):
+                if self.step >= self.total_steps:
+                    break
+                lo = batch * self.global_batch + self.ctx.rank * self.local_batch
+                window.append(self._train_step(order[lo : lo + self.local_batch]))
+                self.step += 1
+                elapsed_s = time.perf_counter() - started
+                rate = self.global_batch * (self.step - start_step) / max(elapsed_s, 1e-9)
+                lr = max(self.scheduler.current_lrs())
+                self.emit(
+                    "step",
+                    {
+                        "step": self.step,
+                        "epoch": self.step / self.steps_per_epoch,
+                        "loss": window[-1]["loss"],
+                        "lr": lr,
+                        "samples_per_s": rate,
+                    },
+                )
+                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
+                    means = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
+                    last_train = self.ctx.mean_floats(means)
+                    window = []
+                    if self.run is not None:
+                        self.run.append_metrics(
+                            {
+                                "kind": "train",
+                                "step": self.step,
+                                "epoch": round(self.step / self.steps_per_epoch, 4),
+                                **last_train,
+                                "lr": lr,
+                                "samples_per_s": rate,
+                                "elapsed_s": elapsed_s,
+                            }
+                        )
+                if self._validation_due():
+                    self._validate()
+                if self.step % self.config.save_every == 0 or self.step == self.total_steps:
+                    self.save()
+        elapsed_s = time.perf_counter() - started
+        done = self.step - start_step
+        return {
+            "steps": self.step,
+            "total_steps": self.total_steps,
+            "epochs": round(self.step / self.steps_per_epoch, 4),
+            "steps_this_session": done,
+            "elapsed_s": elapsed_s,
+            "samples_per_s": self.global_batch * done / elapsed_s if done else None,
+            "train": last_train,
+            "val": self.last_val,
+            "best": self.best,
+            "world_size": self.ctx.world_size,
+            **self.job.extra_summary,
+        }
