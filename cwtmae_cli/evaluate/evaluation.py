@@ -136,8 +136,8 @@ def evaluate_checkpoint(
     meta = read_meta(checkpoint)
     if meta.get("kind") != "classifier":
         raise CheckpointError(
-            f"{checkpoint} is a {meta.get('kind')!r} checkpoint, not a fine-tuned classifier; "
-            "give the checkpoint of a `cwtmae finetune` run"
+            f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
+            "checkpoint (from `cwtmae finetune`)"
         )
     channel = match_store(meta, open_store(store_path), checkpoint)
     dataset = WindowDataset(

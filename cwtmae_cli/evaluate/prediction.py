@@ -108,8 +108,8 @@ class Predictor:
         meta = read_meta(Path(checkpoint))
         if meta.get("kind") != "classifier":
             raise CheckpointError(
-                f"{checkpoint} is a {meta.get('kind')!r} checkpoint, not a fine-tuned classifier; "
-                "give the checkpoint of a `cwtmae finetune` run"
+                f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
+                "checkpoint (from `cwtmae finetune`)"
             )
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
@@ -131,9 +131,11 @@ class Predictor:
         from cwtmae_cli.data.resample import resample
         from cwtmae_cli.data.windows import cut_windows, quality_reasons
 
-        rec = read_recording(Path(path), channels=[self.channel])
+        rec = read_recording(Path(path), channels=[self.channel], read_annotations=False)
         signal = rec.signal[:1]  # (1, n)
+        raw_quality: list[str | None] = []
         if not math.isclose(rec.fs_hz, self.fs_hz):
+            raw_quality = self._raw_quality(signal, rec.fs_hz)
             signal = resample(signal, rec.fs_hz, self.fs_hz)  # (1, m)
         windows, onset_s = cut_windows(signal, self.fs_hz, self.window_s, self.stride_s)
         if len(windows) == 0:
@@ -146,7 +148,24 @@ class Predictor:
                 f"windows of {windows.shape[2]} samples but the checkpoint expects "
                 f"{self.n_samples}; its meta.json preprocessing is inconsistent"
             )
-        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality_reasons(windows)
+        quality = quality_reasons(windows)
+        # A flat stretch stops being exactly flat once resampled: the check at the file's own
+        # rate decides, the one after resampling adds what it finds (NaN spread by the filter).
+        quality = [raw or new for raw, new in zip(raw_quality, quality, strict=False)] + quality[
+            len(raw_quality) :
+        ]
+        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality
+
+    def _raw_quality(self, signal: np.ndarray, fs_hz: float) -> list[str | None]:
+        """QC reasons of the windows cut at the file's own rate (empty if they do not fit it)."""
+        from cwtmae_cli.data.windows import cut_windows, quality_reasons
+        from cwtmae_cli.errors import ConfigError
+
+        try:
+            raw_windows, _ = cut_windows(signal, fs_hz, self.window_s, self.stride_s)
+        except ConfigError:  # window or stride not a whole number of samples at this rate
+            return []
+        return quality_reasons(raw_windows)
 
     def predict_file(
         self, path: Path, progress: Callable[[int, int], None] | None = None
