@@ -1,0 +1,250 @@
+"""``cwtmae evaluate``: exact metrics in the tables and the JSON, defaults, and refusals."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evaluate"))
+from results_fixtures import (  # noqa: E402
+    SLEEP_LABELS,
+    finished_finetune_run,
+    save_classifier,
+    save_mae,
+    tiny_classifier,
+)
+
+from cwtmae_cli.cli.app import app  # noqa: E402
+from cwtmae_cli.data.store import write_store_from_arrays  # noqa: E402
+from cwtmae_cli.model import standardize_windows  # noqa: E402
+
+runner = CliRunner()
+FS_HZ, WINDOW_S, N_SAMPLES = 100.0, 3.0, 300
+CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz"]
+PER_RECORDING = 15
+
+
+def _signals(rng: np.random.Generator, labels: np.ndarray) -> np.ndarray:
+    t_s = np.arange(N_SAMPLES) / FS_HZ
+    freq = 1.0 + 4.0 * labels[:, None] + rng.uniform(0, 3, size=(len(labels), 1))  # (N, 1)
+    eeg = 40 * np.sin(2 * np.pi * freq * t_s) + rng.normal(0, 10, size=(len(labels), N_SAMPLES))
+    other = rng.normal(0, 1, size=eeg.shape)
+    return np.stack([other, eeg], axis=1).astype(np.float32)  # (N, 2, L): model reads channel 1
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A store (recordings 0-2 in test, 3 in val) and a classifier whose outputs its weights fix.
+
+    The head's bias is set so the logits are centred on the test windows, which spreads the
+    random model's predictions over several classes (the expected values are still computed from
+    the model's own outputs below).
+    """
+    root = tmp_path_factory.mktemp("eval")
+    rng = np.random.default_rng(0)
+    n_recordings = 4
+    n_windows = n_recordings * PER_RECORDING
+    labels = rng.integers(0, 5, n_windows)
+    labels[5] = -1  # unlabelled windows are not scored
+    recording = np.repeat(np.arange(n_recordings), PER_RECORDING).astype(np.int32)
+    split = np.where(recording < 3, 2, 1).astype(np.int8)
+    signals = _signals(rng, np.maximum(labels, 0))
+    store = write_store_from_arrays(
+        root / "workdir" / "stores" / "syn.zarr",
+        signals,
+        labels,
+        recording,
+        np.tile(np.arange(PER_RECORDING) * WINDOW_S, n_recordings),
+        fs_hz=FS_HZ,
+        window_s=WINDOW_S,
+        channels=CHANNELS,
+        label_names=SLEEP_LABELS,
+        subjects=["a", "b", "c", "d"],
+        recording_ids=["rec-a", "rec-b", "rec-c", "rec-d"],
+        split=split,
+    )
+    model = tiny_classifier(5, N_SAMPLES, seed=3).eval()
+    test = (split == 2) & (labels >= 0)
+    x = standardize_windows(torch.from_numpy(signals[test, 1]))  # (N_test, L)
+    with torch.no_grad():
+        model.head.fc.bias -= model(x).mean(dim=0)
+        y_pred = model(x).argmax(dim=1).numpy()
+    ckpt = save_classifier(root / "ckpt", model, SLEEP_LABELS, FS_HZ, WINDOW_S, "Pz-Oz")
+    return {
+        "root": root,
+        "store": store,
+        "ckpt": ckpt,
+        "model": model,
+        "y_true": labels[test],
+        "y_pred": y_pred,
+        "recording": recording[test],
+    }
+
+
+def _invoke(args: list[str]):
+    return runner.invoke(app, args, env={"COLUMNS": "200", "CWTMAE_HOME": None})
+
+
+def _row(stdout: str, first_cell: str) -> list[str]:
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[1] == first_cell:
+            return cells[2:-1]
+    raise AssertionError(f"no table row `{first_cell}` in:\n{stdout}")
+
+
+@pytest.mark.slow
+def test_metrics_are_exactly_sklearns_in_tables_and_json(setup, tmp_path):
+    y_true, y_pred = setup["y_true"], setup["y_pred"]
+    assert len(set(y_pred.tolist())) >= 3  # the fixture model really discriminates
+    json_path, plot_path = tmp_path / "m.json", tmp_path / "cm.png"
+    result = _invoke(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(setup["ckpt"]),
+            "--data",
+            str(setup["store"]),
+            "--json",
+            str(json_path),
+            "--plot",
+            str(plot_path),
+            "--per-recording",
+            "--device",
+            "cpu",
+            "--batch-size",
+            "7",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    labels = list(range(5))
+    expected = {
+        "accuracy": accuracy_score(y_true, y_pred),
+        "balanced_accuracy": balanced_accuracy_score(y_true, y_pred),
+        "macro_f1": f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0),
+        "cohen_kappa": cohen_kappa_score(y_true, y_pred, labels=labels),
+    }
+    doc = json.loads(json_path.read_text())
+    assert doc["summary"]["n_windows"] == len(y_true) == 3 * PER_RECORDING - 1
+    for key, value in expected.items():
+        assert doc["summary"][key] == value, key
+    counts = confusion_matrix(y_true, y_pred, labels=labels)
+    assert doc["confusion_matrix"]["counts"] == counts.tolist()
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    for k, row in enumerate(doc["per_class"]):
+        assert (row["precision"], row["recall"], row["f1"], row["support"]) == (
+            precision[k],
+            recall[k],
+            f1[k],
+            support[k],
+        )
+    out = result.stdout
+    assert _row(out, "accuracy") == [f"{expected['accuracy']:.4f}"]
+    assert _row(out, "balanced accuracy") == [f"{expected['balanced_accuracy']:.4f}"]
+    assert _row(out, "macro-F1") == [f"{expected['macro_f1']:.4f}"]
+    assert _row(out, "Cohen's kappa") == [f"{expected['cohen_kappa']:.4f}"]
+    for k, name in enumerate(SLEEP_LABELS):
+        assert _row(out, name)[:4] == [
+            f"{precision[k]:.4f}",
+            f"{recall[k]:.4f}",
+            f"{f1[k]:.4f}",
+            str(support[k]),
+        ]
+    # Per recording: in the table and the JSON, in store order.
+    rec_rows = doc["per_recording"]
+    assert [r["recording"] for r in rec_rows] == ["rec-a", "rec-b", "rec-c"]
+    sel = setup["recording"] == 1
+    assert rec_rows[1]["accuracy"] == accuracy_score(y_true[sel], y_pred[sel])
+    assert _row(out, "rec-b")[:2] == [str(sel.sum()), f"{rec_rows[1]['accuracy']:.4f}"]
+    assert plot_path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_json_dash_prints_only_json(setup):
+    result = _invoke(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(setup["ckpt"]),
+            "--data",
+            str(setup["store"]),
+            "--split",
+            "val",
+            "--json",
+            "-",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["split"] == "val" and doc["summary"]["n_windows"] == PER_RECORDING
+    assert doc["channel"] == "EEG Pz-Oz" and doc["label_names"] == SLEEP_LABELS
+
+
+def test_defaults_are_picked_and_printed(setup):
+    workdir = setup["root"] / "workdir"
+    finished_finetune_run(
+        workdir, setup["model"], SLEEP_LABELS, fs_hz=FS_HZ, window_s=WINDOW_S, channel="EEG Pz-Oz"
+    )
+    result = _invoke(["evaluate", "--workdir", str(workdir), "--split", "val", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "using checkpoint" in result.stderr and "checkpoints/best" in result.stderr
+    assert "using store" in result.stderr and "syn.zarr" in result.stderr
+    assert _row(result.stdout, "accuracy")
+
+
+def test_no_finetune_run_is_a_clear_error(tmp_path):
+    result = _invoke(["evaluate", "--workdir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no finished fine-tuning run" in result.stderr
+
+
+def test_mae_checkpoint_is_refused(setup, tmp_path):
+    mae = save_mae(tmp_path / "mae", FS_HZ, WINDOW_S)
+    result = _invoke(["evaluate", "--checkpoint", str(mae), "--data", str(setup["store"])])
+    assert result.exit_code == 1 and "pretraining (MAE) checkpoint" in result.stderr
+
+
+def test_store_with_other_preprocessing_is_refused(setup, tmp_path):
+    other = save_classifier(tmp_path / "c200", setup["model"], SLEEP_LABELS, 200.0, 1.5, "Pz-Oz")
+    result = _invoke(["evaluate", "--checkpoint", str(other), "--data", str(setup["store"])])
+    assert result.exit_code == 1
+    assert "fs_hz is 100 in the store but 200.0 in the checkpoint" in result.stderr
+    wrong_channel = save_classifier(
+        tmp_path / "ceog", setup["model"], SLEEP_LABELS, FS_HZ, WINDOW_S, "EOG horizontal"
+    )
+    result = _invoke(
+        ["evaluate", "--checkpoint", str(wrong_channel), "--data", str(setup["store"])]
+    )
+    assert result.exit_code == 1 and "EOG horizontal" in result.stderr
+
+
+def test_unknown_split_is_a_usage_error(setup):
+    result = _invoke(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(setup["ckpt"]),
+            "--data",
+            str(setup["store"]),
+            "--split",
+            "holdout",
+        ]
+    )
+    assert result.exit_code == 2 and "unknown split" in result.stderr
