@@ -75,12 +75,14 @@ def _read_edf(
 
     if not path.is_file():
         raise DataError(f"no such file: {path}")
+    check_edf_size(path)
     try:
-        header = mne.io.read_raw_edf(path, preload=False, verbose="error")
+        read = mne.io.read_raw_bdf if path.suffix.lower() == ".bdf" else mne.io.read_raw_edf
+        header = read(path, preload=False, verbose="error")
         picks = _pick(channels, header.ch_names, path.name, fallback)
         names = [header.ch_names[i] for i in picks]
         # Re-open with only these channels: mixed-rate files then load at the picks' own rate.
-        raw = mne.io.read_raw_edf(path, include=names, preload=False, verbose="error")
+        raw = read(path, include=names, preload=False, verbose="error")
         raw = raw.reorder_channels(names)
         data = raw.get_data()  # (C, n_samples) in SI units
     except DataError:
@@ -111,6 +113,31 @@ def _read_edf(
         recording_id=path.stem,
         source_files=files,
     )
+
+
+def check_edf_size(path: Path) -> None:
+    """DataError when an EDF/BDF file holds fewer data records than its header promises (MNE
+    would silently read the shorter signal)."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        fixed = f.read(256)
+        try:
+            header_bytes = int(fixed[184:192])
+            n_records = int(fixed[236:244])
+            n_signals = int(fixed[252:256])
+            f.seek(256 + n_signals * 216)
+            per_record = [int(f.read(8)) for _ in range(n_signals)]
+        except ValueError:
+            raise DataError(f"cannot read {path.name}: not an EDF/BDF header") from None
+    if n_records < 0:  # -1: unknown (the recorder did not finish the header)
+        return
+    bytes_per_sample = 3 if path.suffix.lower() == ".bdf" else 2
+    expected = header_bytes + n_records * sum(per_record) * bytes_per_sample
+    if size < expected:
+        raise DataError(
+            f"{path.name} is truncated: its header promises {n_records} data records "
+            f"({expected} bytes) but the file has {size} bytes; download or copy it again"
+        )
 
 
 def _mne_intervals(annot, offset_s: float) -> list[Interval]:

@@ -1,0 +1,127 @@
+"""``cwtmae inspect PATH``: what a store, a checkpoint or a run folder holds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cwtmae_cli.cli.console import out
+from cwtmae_cli.cli.options import JsonFlag
+
+SPLITS = ("train", "validation", "test")
+
+
+def _where(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def render_store_summary(summary: dict) -> None:
+    """Tables on stdout: windows per split per class, drops by reason, skipped recordings."""
+    from rich.table import Table
+
+    channels = ", ".join(summary["channels"])
+    title = (
+        f"{_where(summary['path'])}: {summary['n_windows']} windows of {summary['window_s']:g} s "
+        f"at {summary['fs_hz']:g} Hz ({summary['n_samples']} samples, {channels}) from "
+        f"{summary['n_recordings']} recordings of {summary['n_subjects']} subjects"
+    )
+    if not summary.get("complete", True):
+        title += " [incomplete: prepare was interrupted; rerun it to resume]"
+    table = Table(title=title, title_justify="left")
+    table.add_column("class")
+    for name in (*SPLITS, "total"):
+        table.add_column(name, justify="right")
+    splits = summary["splits"]
+    rows = [*summary["label_names"], "unlabelled"]
+    for row in rows:
+        counts = [splits[s]["per_class"].get(row, 0) for s in SPLITS]
+        if row == "unlabelled" and not any(counts) and summary["label_names"]:
+            continue
+        table.add_row(row, *map(str, counts), str(sum(counts)))
+    table.add_section()
+    totals = [splits[s]["n_windows"] for s in SPLITS]
+    table.add_row("windows", *map(str, totals), str(sum(totals)), style="bold")
+    subjects = [splits[s]["n_subjects"] for s in SPLITS]
+    table.add_row("subjects", *map(str, subjects), str(summary["n_subjects"]))
+    out.print(table)
+    if summary["dropped"]:
+        drops = Table(title="windows dropped", title_justify="left")
+        drops.add_column("reason")
+        drops.add_column("windows", justify="right")
+        for reason, n in summary["dropped"].items():
+            drops.add_row(reason, str(n))
+        out.print(drops)
+    if summary.get("skipped"):
+        skipped = Table(title="recordings skipped", title_justify="left")
+        skipped.add_column("recording")
+        skipped.add_column("reason", overflow="fold")
+        for entry in summary["skipped"]:
+            skipped.add_row(entry["id"], entry["reason"])
+        out.print(skipped)
+
+
+def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, inner in value.items():
+            rows += _flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+        return rows
+    if isinstance(value, (list, tuple)):
+        return [(prefix, ", ".join(str(v) for v in value))]
+    return [(prefix, str(value))]
+
+
+def render_mapping(info: dict, title: str) -> None:
+    """A two-column key/value table of a (nested) dict."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("key")
+    table.add_column("value", overflow="fold")
+    for key, value in _flatten(info):
+        table.add_row(key, value)
+    out.print(table)
+
+
+def inspect(
+    path: Annotated[Path, typer.Argument(help="A store (.zarr), a checkpoint or a run folder.")],
+    json_out: JsonFlag = False,
+) -> None:
+    """Show what a store, a checkpoint or a run folder holds."""
+    from cwtmae_cli.errors import UsageError
+
+    if not path.exists():
+        raise UsageError(f"no such path: {path}")
+    if (path / "zarr.json").is_file():
+        from cwtmae_cli.data.store import describe_store
+
+        info = describe_store(path)
+        if json_out:
+            out.print_json(json.dumps(info))
+        else:
+            render_store_summary(info)
+        return
+    is_run = (path / "config.json").is_file() or (path / "checkpoints").is_dir()
+    if (path / "meta.json").is_file() or is_run:
+        from cwtmae_cli.train.checkpoint import describe_checkpoint
+
+        info = describe_checkpoint(path)
+        if json_out:
+            out.print_json(json.dumps(info, default=str))
+        else:
+            render_mapping(info, _where(str(path)))
+        return
+    raise UsageError(
+        f"{path} is neither a store (no zarr.json) nor a checkpoint (meta.json) or run folder "
+        "(config.json, checkpoints/)"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="inspect")(inspect)

@@ -1,0 +1,168 @@
+"""``cwtmae prepare RECIPE``: recordings -> labelled windows in a zarr store (resumable)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cwtmae_cli.cli.console import err, note, out
+from cwtmae_cli.cli.options import JsonFlag, Workdir
+
+Recipe = Annotated[
+    str,
+    typer.Argument(
+        help="Built-in recipe (sleep-edf, mitdb-af, edf, wfdb) or the path of a recipe .toml."
+    ),
+]
+Source = Annotated[
+    Path | None,
+    typer.Option(
+        "--source",
+        help="Folder holding the recordings (sleep-edf default: MNE's data folder).",
+        show_default=False,
+    ),
+]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", help="Store to write; default <workdir>/stores/<recipe>.zarr.", show_default=False
+    ),
+]
+Channels = Annotated[
+    str | None,
+    typer.Option(
+        "--channels",
+        help="Comma-separated channel names (e.g. 'EEG Fpz-Cz,EEG Pz-Oz').",
+        show_default=False,
+    ),
+]
+Fs = Annotated[
+    float | None, typer.Option("--fs", help="Sampling rate to resample to, Hz.", show_default=False)
+]
+WindowS = Annotated[
+    float | None,
+    typer.Option("--window-s", help="Window length in seconds.", show_default=False),
+]
+Workers = Annotated[
+    int, typer.Option("--workers", min=1, help="Worker processes reading recordings.")
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", help="Seed of the subject-wise split (default: the recipe's).", show_default=False
+    ),
+]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Delete an existing store and start afresh.")
+]
+Strict = Annotated[
+    bool, typer.Option("--strict", help="Stop at the first recording that cannot be used.")
+]
+Download = Annotated[
+    bool,
+    typer.Option("--download", help="sleep-edf only: fetch the data with MNE first (~8 GB)."),
+]
+
+
+def _progress_bar():
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("recordings"),
+        TextColumn("{task.fields[rate]:>8.0f} windows/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def prepare(
+    recipe: Recipe,
+    source: Source = None,
+    out_path: Out = None,
+    channels: Channels = None,
+    fs: Fs = None,
+    window_s: WindowS = None,
+    workers: Workers = 1,
+    seed: SeedOpt = None,
+    overwrite: Overwrite = False,
+    strict: Strict = False,
+    download: Download = False,
+    json_out: JsonFlag = False,
+    workdir: Workdir = None,
+) -> None:
+    """Read recordings, resample, cut labelled windows and write them to a zarr store."""
+    import time
+
+    from cwtmae_cli.data.prepare import prepare_store, summary_problem
+    from cwtmae_cli.data.recipes import load_recipe, with_overrides
+    from cwtmae_cli.data.sources import default_source
+    from cwtmae_cli.errors import DataError, UsageError
+    from cwtmae_cli.workdir import default_store_path, resolve_workdir
+
+    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    spec = with_overrides(
+        load_recipe(recipe), channels=names, fs_hz=fs, window_s=window_s, seed=seed
+    )
+    store = out_path or default_store_path(resolve_workdir(workdir), spec.name)
+    if download:
+        if not spec.source.mne_folder:
+            raise UsageError(f"--download works for sleep-edf only, not `{spec.name}`")
+        from cwtmae_cli.data.download import download_sleep_edf
+
+        note("downloading Sleep-EDF with MNE (files already there are kept)")
+        source = download_sleep_edf(source)
+    elif source is None:
+        source = default_source(spec)
+        if not source.is_dir():
+            raise DataError(f"no {spec.name} data in {source}; pass --source DIR or --download")
+    note(f"using source {source}")
+    note(f"writing store {store}")
+    started = time.monotonic()
+    with _progress_bar() as bar:
+        task = bar.add_task(spec.name, total=None, rate=0.0)
+
+        def update(n_done: int, n_total: int, n_windows: int, rec_id: str) -> None:
+            rate = n_windows / max(time.monotonic() - started, 1e-9)
+            bar.update(task, completed=n_done, total=n_total, rate=rate)
+
+        summary = prepare_store(
+            spec,
+            source,
+            store,
+            workers=workers,
+            overwrite=overwrite,
+            strict=strict,
+            progress=update,
+        )
+    from cwtmae_cli.cli.inspect import render_store_summary
+
+    if json_out:
+        out.print_json(json.dumps(summary))
+    else:
+        render_store_summary(summary)
+        resumed = summary["recordings_resumed"]
+        if resumed:
+            note(f"resumed: {resumed} recording(s) were already in the store")
+    problem = summary_problem(summary)
+    if problem:
+        raise DataError(problem)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="prepare")(prepare)
