@@ -218,8 +218,9 @@ def _load_raw(name_or_path: str | Path, depth: int = 0) -> tuple[dict, str]:
         if depth > 3:
             raise RecipeError(f"recipe {where}: `extends` nests too deeply")
         base, _ = _load_raw(data["extends"], depth + 1)
+        own_name = data.get("name", path.stem)
         data = _deep_merge(base, {k: v for k, v in data.items() if k != "extends"})
-        data.setdefault("name", path.stem)
+        data["name"] = own_name
     return data, where
 
 
