@@ -1,0 +1,174 @@
+"""The prepare pipeline: real recordings, resume, workers, lock, settings and bad recordings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from cwtmae_cli.data.lock import lock_path_for
+from cwtmae_cli.data.prepare import prepare_store, summary_problem
+from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.recipes import load_recipe, with_overrides
+from cwtmae_cli.data.store import open_store
+from cwtmae_cli.errors import DataError, StoreError
+
+from .conftest import write_mne_edf
+
+
+@pytest.fixture(scope="module")
+def mitdb_store(shared_data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mitdb") / "mitdb-af.zarr"
+    summary = prepare_store(load_recipe("mitdb-af"), shared_data / "mitdb", out)
+    return out, summary
+
+
+@pytest.mark.slow
+def test_mitdb_af_windows_labels_and_subject_split(mitdb_store, shared_data):
+    out, summary = mitdb_store
+    assert summary_problem(summary) is None and summary["recordings_written"] == 6
+    store = open_store(out)
+    assert store.signals.shape == (360, 1, 3000) and store.channels == ["MLII"]
+    assert store.label_names == ["non-AF", "AF"] and store.fs_hz == 100.0
+    recording, labels = store.recording[:], store.labels[:]
+    start_s, split = store.start_s[:], store.split[:]
+    for index, rec in enumerate(store.recordings):
+        mine = recording == index
+        assert mine.sum() == 60 and rec["n_windows"] == 60 and rec["subject"] == rec["id"]
+        assert len(set(split[mine])) == 1  # one subject, one split
+        raw = read_recording(shared_data / "mitdb" / rec["id"], ["MLII"])
+        for s, label in zip(start_s[mine], labels[mine], strict=True):
+            cover = {}
+            for iv in raw.intervals:
+                overlap = min(s + 30, iv.end_s) - max(s, iv.onset_s)
+                if overlap > 0:
+                    cover[iv.label] = cover.get(iv.label, 0) + overlap
+            rhythm = max(cover, key=cover.get)
+            assert label == (1 if rhythm in ("(AFIB", "(AFL") else 0), (rec["id"], s, cover)
+    af_windows = {
+        r["id"]: int(labels[recording == i].sum()) for i, r in enumerate(store.recordings)
+    }
+    assert af_windows["100"] == af_windows["101"] == 0
+    assert af_windows["203"] == 60 and 18 <= af_windows["201"] <= 22  # 10.1 min of AFIB
+    assert set(np.unique(split)) == {0, 1, 2}
+    # The MLII signal is in mV at 100 Hz: QRS peaks of about 1 mV.
+    assert 0.5 < float(np.abs(store.signals[0:60, 0, :]).max()) < 5
+
+
+def test_sleep_edf_real_recording_with_and_without_wake_trimming(shared_data, tmp_path):
+    source = shared_data / "sleep-edf"
+    summary = prepare_store(load_recipe("sleep-edf"), source, tmp_path / "a.zarr")
+    assert summary["n_windows"] == 0 and summary["dropped"] == {"wake-trimmed": 10}
+    problem = summary_problem(summary)
+    assert "no windows kept" in problem and "wake-trimmed: 10" in problem
+    assert "enabled = false" in problem
+    recipe_path = tmp_path / "no-trim.toml"
+    recipe_path.write_text('extends = "sleep-edf"\n[trim_wake]\nenabled = false\n')
+    summary = prepare_store(load_recipe(recipe_path), source, tmp_path / "b.zarr")
+    store = open_store(tmp_path / "b.zarr")
+    assert store.signals.shape == (10, 1, 3000) and store.channels == ["EEG Fpz-Cz"]
+    assert store.labels[:].tolist() == [0] * 10  # all W
+    np.testing.assert_array_equal(store.start_s[:], np.arange(10) * 30.0)
+    assert summary["splits"]["train"]["per_class"]["W"] == 10
+    assert store.recordings[0]["subject"] == "00"
+    assert store.recordings[0]["source_files"] == ["SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf"]
+    raw = read_recording(source / "SC4001E0-PSG.edf", ["EEG Fpz-Cz"])
+    np.testing.assert_allclose(store.signals[3, 0], raw.signal[0, 9000:12000])
+
+
+def _stop_after(n_committed: int):
+    def progress(n_done, n_total, n_windows, rec_id):
+        if n_done >= n_committed:
+            raise KeyboardInterrupt
+
+    return progress
+
+
+def _assert_same_store(a, b):
+    sa, sb = open_store(a), open_store(b)
+    for name in ("signals", "labels", "recording", "start_s", "split"):
+        np.testing.assert_array_equal(getattr(sa, name)[:], getattr(sb, name)[:], err_msg=name)
+    skip = {"created_utc", "updated_utc"}
+    assert {k: v for k, v in sa.attrs.items() if k not in skip} == {
+        k: v for k, v in sb.attrs.items() if k not in skip
+    }
+
+
+def test_interrupted_prepare_resumes_to_the_same_store(edf_folder, tmp_path):
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
+    whole = tmp_path / "whole.zarr"
+    prepare_store(recipe, edf_folder, whole)
+    part = tmp_path / "part.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        prepare_store(recipe, edf_folder, part, progress=_stop_after(2))
+    assert not lock_path_for(part).exists()
+    interrupted = open_store(part)
+    assert [r["id"] for r in interrupted.recordings] == ["sub0", "sub1"]
+    assert not interrupted.complete and len(interrupted) == 8
+    summary = prepare_store(recipe, edf_folder, part)
+    assert summary["recordings_resumed"] == 2 and summary["recordings_written"] == 2
+    _assert_same_store(whole, part)
+    again = prepare_store(recipe, edf_folder, part)  # nothing left to do
+    assert again["recordings_written"] == 0 and again["n_windows"] == 16
+
+
+@pytest.mark.slow
+def test_workers_write_the_same_store_as_one_process(edf_folder, tmp_path):
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2", "EOG"])
+    prepare_store(recipe, edf_folder, tmp_path / "one.zarr", workers=1)
+    prepare_store(recipe, edf_folder, tmp_path / "two.zarr", workers=2)
+    _assert_same_store(tmp_path / "one.zarr", tmp_path / "two.zarr")
+    assert open_store(tmp_path / "two.zarr").signals.shape == (16, 2, 3000)
+
+
+def test_lock_refuses_a_second_writer_and_takes_over_a_stale_one(edf_folder, tmp_path):
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
+    out = tmp_path / "s.zarr"
+    lock = lock_path_for(out)
+    lock.write_text(f'{{"pid": {os.getppid()}, "host": "{os.uname().nodename}"}}')
+    with pytest.raises(StoreError, match=r"being written by another `cwtmae prepare` \(pid"):
+        prepare_store(recipe, edf_folder, out)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock.write_text(f'{{"pid": {dead.pid}, "host": "{os.uname().nodename}"}}')
+    assert prepare_store(recipe, edf_folder, out)["n_windows"] == 16
+    assert not lock.exists()
+
+
+def test_other_settings_refuse_to_resume_until_overwrite(edf_folder, tmp_path):
+    out = tmp_path / "s.zarr"
+    prepare_store(with_overrides(load_recipe("edf"), channels=["C3-A2"]), edf_folder, out)
+    other = with_overrides(load_recipe("edf"), channels=["EOG"])
+    with pytest.raises(StoreError, match=r"other settings \(differs in: signal\).*--overwrite"):
+        prepare_store(other, edf_folder, out)
+    prepare_store(other, edf_folder, out, overwrite=True)
+    assert open_store(out).channels == ["EOG"]
+
+
+def test_bad_recordings_are_skipped_and_listed_or_stop_strict_runs(edf_folder, tmp_path):
+    write_mne_edf(edf_folder / "short.edf", 20.0)
+    whole = (edf_folder / "sub1.edf").read_bytes()
+    (edf_folder / "cut.edf").write_bytes(whole[: len(whole) // 2])
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
+    summary = prepare_store(recipe, edf_folder, tmp_path / "s.zarr")
+    reasons = {s["id"]: s["reason"] for s in summary["skipped"]}
+    assert set(reasons) == {"cut", "short"}
+    assert "cut.edf is truncated" in reasons["cut"]
+    assert "shorter than one 30-s window" in reasons["short"]
+    assert summary["n_windows"] == 16 and summary["recordings_written"] == 4
+    assert summary_problem(summary).startswith("2 recording(s) skipped")
+    assert open_store(tmp_path / "s.zarr").attrs["skipped"] == summary["skipped"]
+    with pytest.raises(DataError, match="cut.edf is truncated.*--strict"):
+        prepare_store(recipe, edf_folder, tmp_path / "t.zarr", strict=True)
+
+
+def test_missing_and_empty_sources(tmp_path):
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
+    with pytest.raises(DataError, match="source folder .*nowhere does not exist"):
+        prepare_store(recipe, tmp_path / "nowhere", tmp_path / "s.zarr")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"no recordings matching \*.edf.*check --source"):
+        prepare_store(recipe, tmp_path / "empty", tmp_path / "s.zarr")
+    assert not (tmp_path / "s.zarr").exists()
