@@ -140,7 +140,7 @@ def read_meta(ckpt: Path) -> dict[str, Any]:
 
 def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
     """A checkpoint folder as is, or a run folder's ``checkpoints/best`` (``prefer="best"``,
-    when it exists) or newest checkpoint (its ``latest`` pointer)."""
+    when it exists) or newest checkpoint (the highest ``step-*``; ``latest`` names it too)."""
     if prefer not in ("latest", "best"):
         raise ValueError(f"prefer must be 'latest' or 'best', got {prefer!r}")
     path = Path(path)
@@ -158,9 +158,14 @@ def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
     best = path / "checkpoints" / "best"
     if prefer == "best" and (best / META_FILE).is_file():
         return best
+    # The newest complete step folder: ``latest`` lags behind it when a crash fell between a
+    # checkpoint's rename and the pointer's update.
+    steps = sorted(p for p in (path / "checkpoints").glob("step-*") if (p / META_FILE).is_file())
+    if steps:
+        return steps[-1]
     pointer = path / "latest"
     if not pointer.is_file():
-        raise CheckpointError(f"run folder {path} has no checkpoint yet (no `latest` file)")
+        raise CheckpointError(f"run folder {path} has no checkpoint yet")
     ckpt = path / pointer.read_text(encoding="utf-8").strip()
     if not (ckpt / META_FILE).is_file():
         raise CheckpointError(f"{pointer} points at {ckpt}, which is not a checkpoint folder")

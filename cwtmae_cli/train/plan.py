@@ -35,7 +35,8 @@ class RunPlan:
         return Path(str(self.config.data))
 
 
-def _display(path: Path, workdir: Path) -> str:
+def display_path(path: Path, workdir: Path) -> str:
+    """``path`` relative to the working folder when it lies inside it (for status lines)."""
     try:
         return str(path.resolve().relative_to(workdir.resolve()))
     except ValueError:
@@ -93,7 +94,7 @@ def plan_run(
     notes = []
     store = find_store(workdir, Path(config.data) if config.data else None)
     if config.data is None:
-        notes.append(f"using store {_display(store, workdir)}")
+        notes.append(f"using store {display_path(store, workdir)}")
     run_dir = Path(config.out) if config.out else new_run_dir(workdir, cls.command)
     check_new_run_dir(run_dir)
     config = config.replace(

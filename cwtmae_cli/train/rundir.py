@@ -105,6 +105,15 @@ class RunDir:
                 kept.append(line)
         write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
+    def remove_stale_temps(self) -> list[Path]:
+        """On resume: delete half-written ``.step-*.tmp-*`` / ``.old-*`` folders a crash left."""
+        import shutil
+
+        stale = [p for p in self.checkpoints.glob(".*") if ".tmp-" in p.name or ".old-" in p.name]
+        for path in stale:
+            shutil.rmtree(path, ignore_errors=True)
+        return stale
+
     def set_latest(self, ckpt: Path) -> None:
         write_text_atomic(self.path / LATEST_FILE, str(Path(ckpt).relative_to(self.path)) + "\n")
 

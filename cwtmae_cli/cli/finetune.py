@@ -1,0 +1,151 @@
+"""``cwtmae finetune``: a TF_MAE_Classifier from a pretraining checkpoint, selected on the
+validation split by macro-F1 (the test split is never read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cwtmae_cli.cli.options import Data, Device, Seed, Workdir
+from cwtmae_cli.cli.pretrain import (
+    BatchSize,
+    Channel,
+    Compile,
+    ConfigFile,
+    Epochs,
+    Gpus,
+    Lr,
+    Model,
+    Out,
+    Resume,
+    SaveEvery,
+    Steps,
+    common_flags,
+    run_and_report,
+)
+
+
+def finetune(
+    data: Data = None,
+    pretrained: Annotated[
+        Path | None,
+        typer.Option(
+            "--pretrained",
+            help="Pretraining checkpoint folder, or run folder (= its "
+            "latest) (default: the latest finished pretraining run in <workdir>/runs).",
+            show_default=False,
+        ),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            "--head",
+            help="Classification head: cot (latent reasoning) or mlp (default: cot).",
+            show_default=False,
+        ),
+    ] = None,
+    classes: Annotated[
+        int | None,
+        typer.Option(
+            "--classes",
+            help="Number of classes; must equal the store's label count (default: the store's).",
+            show_default=False,
+        ),
+    ] = None,
+    layer_decay: Annotated[
+        float | None,
+        typer.Option(
+            "--layer-decay",
+            help="Layer-wise lr decay: layer i of n trains at "
+            "lr * decay^(n-1-i); 1 turns it off (default: 0.75).",
+            show_default=False,
+        ),
+    ] = None,
+    class_weights: Annotated[
+        bool, typer.Option("--class-weights", help="Weight the loss by inverse class frequency.")
+    ] = False,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option(
+            "--label-smoothing",
+            help="Cross-entropy label smoothing (default: 0.1).",
+            show_default=False,
+        ),
+    ] = None,
+    freeze_encoder: Annotated[
+        bool, typer.Option("--freeze-encoder", help="Train the head only (linear probing).")
+    ] = False,
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch",
+            help="Random encoder weights (ablation); the "
+            "architecture comes from --pretrained if given, else --model.",
+        ),
+    ] = False,
+    dropout: Annotated[
+        float | None,
+        typer.Option("--dropout", help="Head dropout (default: 0.1).", show_default=False),
+    ] = None,
+    eval_every: Annotated[
+        int | None,
+        typer.Option(
+            "--eval-every",
+            help="Validate every N steps (default: every epoch and at the end).",
+            show_default=False,
+        ),
+    ] = None,
+    model: Model = None,
+    channel: Channel = None,
+    epochs: Epochs = None,
+    steps: Steps = None,
+    batch_size: BatchSize = None,
+    lr: Lr = None,
+    gpus: Gpus = None,
+    device: Device = None,
+    seed: Seed = None,
+    save_every: SaveEvery = None,
+    out_dir: Out = None,
+    resume: Resume = None,
+    compile: Compile = False,
+    config: ConfigFile = None,
+    workdir: Workdir = None,
+) -> None:
+    """Fine-tune a classifier from a pretraining checkpoint; keeps the best on validation."""
+    from cwtmae_cli.train.finetune import plan_finetune, run_finetune
+
+    flags = common_flags(
+        data=data,
+        pretrained=pretrained,
+        head=head,
+        classes=classes,
+        layer_decay=layer_decay,
+        class_weights=class_weights,
+        label_smoothing=label_smoothing,
+        freeze_encoder=freeze_encoder,
+        from_scratch=from_scratch,
+        dropout=dropout,
+        eval_every=eval_every,
+        model=model,
+        channel=channel,
+        epochs=epochs,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        gpus=gpus,
+        device=device,
+        seed=seed,
+        save_every=save_every,
+        out=out_dir,
+        resume=resume,
+        compile=compile,
+        workdir=workdir,
+    )
+    plan = plan_finetune(flags, config)
+    run_and_report(plan, run_finetune, "finetune")
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="finetune")(finetune)

@@ -1,0 +1,238 @@
+"""``cwtmae finetune``: ``TF_MAE_Classifier`` from a pretraining checkpoint, trained on the
+labelled train split and selected on the validation split by macro-F1. The test split is never
+read here.
+
+Validation runs at the end of every epoch (every ``eval_every`` steps when that is set) and at
+the last step; ``checkpoints/best`` holds the best one so far.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
+from cwtmae_cli.train.checkpoint import load_state_dict, load_weights, read_meta, resolve_checkpoint
+from cwtmae_cli.train.config import FinetuneConfig
+from cwtmae_cli.train.distributed import DistContext
+from cwtmae_cli.train.engine import Events, TrainJob, autocast
+from cwtmae_cli.train.launch import launch
+from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
+from cwtmae_cli.train.pretrain import preprocessing_meta
+from cwtmae_cli.train.worker import run_worker
+from cwtmae_cli.workdir import latest_run
+
+TRAIN, VAL = 0, 1
+
+
+class ClassifierObjective(nn.Module):
+    """``forward(x, y)`` -> ``{"loss", "accuracy"}``: (weighted, smoothed) cross-entropy."""
+
+    def __init__(
+        self, model: nn.Module, class_weights: torch.Tensor | None, label_smoothing: float
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.label_smoothing = label_smoothing
+        self.register_buffer("class_weights", class_weights, persistent=False)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.model(x).float()  # (B, K)
+        loss = F.cross_entropy(
+            logits, y, weight=self.class_weights, label_smoothing=self.label_smoothing
+        )
+        accuracy = (logits.argmax(dim=1) == y).float().mean()
+        return {"loss": loss, "accuracy": accuracy.detach()}
+
+
+def inverse_frequency_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    """``N / (K n_k)`` per class (1 for a class absent from the train split), float32 (K,)."""
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)  # (K,)
+    weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 1.0)
+    return torch.tensor(weights, dtype=torch.float32)
+
+
+def _default_pretrained(workdir: Path) -> Path:
+    run = latest_run(workdir, "pretrain", finished=True)
+    if run is None:
+        raise CheckpointError(
+            f"no finished pretraining run in {workdir / 'runs'}; run `cwtmae pretrain` first, "
+            "pass --pretrained CKPT, or train without one with --from-scratch"
+        )
+    return run
+
+
+def _check_pretrained(path: Path) -> tuple[Path, dict[str, Any]]:
+    ckpt = resolve_checkpoint(path, prefer="latest")
+    meta = read_meta(ckpt)
+    if meta["kind"] != "mae":
+        raise CheckpointError(
+            f"{ckpt} is a fine-tuned classifier checkpoint; --pretrained needs a pretraining "
+            "(MAE) checkpoint from `cwtmae pretrain`"
+        )
+    load_state_dict(ckpt, meta)  # readable and matching its checksum, before anything starts
+    return ckpt, meta
+
+
+def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> RunPlan:
+    """Resolve and check a fine-tuning run: store labels and classes, the pretrained checkpoint."""
+    from cwtmae_cli.data.loader import WindowDataset
+
+    plan = plan_run(FinetuneConfig, flags, config_file)
+    config = plan.config
+    assert isinstance(config, FinetuneConfig)
+    notes = list(plan.notes)
+    train_set = WindowDataset(
+        plan.store, splits=(TRAIN,), channel=config.channel, labelled_only=True, in_memory=False
+    )
+    names = train_set.label_names
+    if not names or len(train_set) == 0:
+        raise DataError(
+            f"store {plan.store} has no labelled training windows; fine-tuning needs a labelled "
+            "store (prepare one with a labelling recipe such as sleep-edf or mitdb-af)"
+        )
+    if config.classes is not None and config.classes != len(names):
+        raise ConfigError(
+            f"--classes {config.classes} but store {plan.store} has {len(names)} classes "
+            f"({', '.join(names)}); pass --classes {len(names)} or leave it out"
+        )
+    val_set = WindowDataset(
+        plan.store, splits=(VAL,), channel=config.channel, labelled_only=True, in_memory=False
+    )
+    if len(val_set) == 0:
+        raise DataError(
+            f"store {plan.store} has no labelled validation windows; the best checkpoint is "
+            "chosen on them (prepare with a split that gives the validation part subjects)"
+        )
+    if len(train_set) < config.batch_size:
+        raise DataError(
+            f"store {plan.store} has {len(train_set)} labelled training windows, fewer than one "
+            f"batch of {config.batch_size}; lower --batch-size"
+        )
+    changes: dict[str, Any] = {"classes": len(names)}
+    if plan.resume_ckpt is None and (config.pretrained or not config.from_scratch):
+        given = Path(config.pretrained) if config.pretrained else None
+        source = given or _default_pretrained(Path(str(config.workdir)))
+        ckpt, _ = _check_pretrained(source)
+        if given is None:
+            workdir = Path(str(config.workdir))
+            notes.append(f"using pretrained checkpoint {display_path(ckpt, workdir)}")
+        changes["pretrained"] = str(ckpt.resolve())
+    if plan.resume_ckpt is None:
+        config = config.replace(**changes)
+    return RunPlan(
+        config=config, run_dir=plan.run_dir, resume_ckpt=plan.resume_ckpt, notes=tuple(notes)
+    )
+
+
+def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | None]:
+    from cwtmae_cli.model import TF_MAE_Classifier, preset_config
+
+    config = plan.config
+    assert isinstance(config, FinetuneConfig)
+    if plan.resume_ckpt is not None:
+        meta = read_meta(Path(plan.resume_ckpt))
+        model = TF_MAE_Classifier(None, **meta["model_config"])
+        load_weights(model, Path(plan.resume_ckpt), meta)
+        return model, meta.get("preset")
+    head = {
+        "num_classes": config.classes,
+        "use_cot": config.head == "cot",
+        "dropout": config.dropout,
+    }
+    if config.pretrained and not config.from_scratch:
+        preset = read_meta(Path(config.pretrained)).get("preset")
+        return TF_MAE_Classifier(config.pretrained, signal_len=n_samples, **head), preset
+    if config.pretrained:  # --from-scratch with the pretrained run's architecture
+        source = read_meta(Path(config.pretrained))
+        encoder = {**source["model_config"], "signal_len": n_samples}
+        return TF_MAE_Classifier(None, **head, **encoder), source.get("preset")
+    preset = config.model or "base"
+    encoder = preset_config(preset, signal_len=n_samples)
+    return TF_MAE_Classifier(None, **head, **encoder), preset
+
+
+def make_validate(val_set: Any, n_classes: int, batch_size: int):
+    """Validation over rank-strided windows; loss and confusion counts summed over ranks."""
+    from cwtmae_cli.evaluate.metrics import summary_scores
+    from cwtmae_cli.model import standardize_windows
+
+    def validate(model: nn.Module, ctx: DistContext) -> dict[str, float]:
+        positions = np.arange(ctx.rank, len(val_set), ctx.world_size)
+        counts = torch.zeros(n_classes, n_classes, dtype=torch.float64, device=ctx.device)
+        loss_sum = torch.zeros(2, dtype=torch.float64, device=ctx.device)  # [sum, n]
+        for lo in range(0, len(positions), batch_size):
+            x, y = val_set.get_batch(positions[lo : lo + batch_size])
+            x, y = standardize_windows(x.to(ctx.device)), y.to(ctx.device)
+            with autocast(ctx.device):
+                logits = model(x).float()  # (B, K)
+            loss_sum[0] += F.cross_entropy(logits, y, reduction="sum").double()
+            loss_sum[1] += len(y)
+            pairs = y * n_classes + logits.argmax(dim=1)  # (B,) flat (true, predicted)
+            counts += torch.bincount(pairs, minlength=n_classes**2).view(n_classes, n_classes)
+        ctx.sum_(counts)
+        ctx.sum_(loss_sum)
+        matrix = counts.long().cpu().numpy()  # (K, K) rows true, columns predicted
+        true, pred = np.nonzero(matrix)
+        y_true = np.repeat(true, matrix[true, pred])
+        y_pred = np.repeat(pred, matrix[true, pred])
+        scores = summary_scores(y_true, y_pred, n_classes)
+        scores["loss"] = float(loss_sum[0] / loss_sum[1])
+        return scores
+
+    return validate
+
+
+def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
+    """The classifier (pretrained, from scratch, or rebuilt for resume) and its data."""
+    from cwtmae_cli.data.loader import WindowDataset
+
+    config = plan.config
+    assert isinstance(config, FinetuneConfig)
+    train_set = WindowDataset(
+        plan.store, splits=(TRAIN,), channel=config.channel, labelled_only=True
+    )
+    val_set = WindowDataset(plan.store, splits=(VAL,), channel=config.channel, labelled_only=True)
+    model, preset = _build_classifier(plan, train_set.n_samples)
+    if config.freeze_encoder:
+        for param in model.encoder.parameters():
+            param.requires_grad_(False)
+    model.to(ctx.device)
+    n_classes = model.config["num_classes"]
+    weights = (
+        inverse_frequency_weights(train_set.labels, n_classes) if config.class_weights else None
+    )
+    objective = ClassifierObjective(model, weights, config.label_smoothing).to(ctx.device)
+    meta = {
+        "kind": "classifier",
+        "preset": preset,
+        "model_config": model.config,
+        "preprocessing": preprocessing_meta(train_set, model.config),
+        "label_names": train_set.label_names,
+        "store": str(plan.store),
+        "pretrained": config.pretrained if not config.from_scratch else None,
+    }
+    return TrainJob(
+        model=model,
+        objective=objective,
+        train_set=train_set,
+        meta=meta,
+        layer_decay=config.layer_decay,
+        validate=make_validate(val_set, n_classes, config.batch_size // ctx.world_size),
+        select_metric="macro_f1",
+    )
+
+
+def finetune_worker(plan: RunPlan, ctx: DistContext, events: Events | None) -> dict[str, Any]:
+    return run_worker(plan, ctx, events, build_finetune_job)
+
+
+def run_finetune(plan: RunPlan, events: Events | None = None) -> dict[str, Any]:
+    """Train ``plan`` on ``--gpus`` processes (or join torchrun); rank 0's summary."""
+    config = plan.config
+    return launch(finetune_worker, plan, config.gpus, config.device, config.dist_timeout_s, events)
