@@ -210,10 +210,9 @@ def render_summary(summary: dict[str, Any], title: str) -> None:
 
 def run_and_report(plan: Any, run: Any, title: str) -> None:
     """Print what defaults picked, train with a progress bar, print the summary (rank 0)."""
-    for line in plan.notes:
-        note(line)
-    main = os.environ.get("RANK", "0") == "0"
-    if main:
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        for line in plan.notes:
+            note(line)
         note(f"run folder {plan.run_dir}")
         with TrainingProgress(title) as progress:
             summary = run(plan, progress)

@@ -84,6 +84,11 @@ class Engine:
 
         self.config, self.job, self.ctx, self.run = config, job, ctx, run
         self.emit = events or (lambda kind, payload: None)
+        if config.batch_size % ctx.world_size:
+            raise TrainingError(
+                f"--batch-size {config.batch_size} is the global batch and must divide evenly "
+                f"across the {ctx.world_size} processes of this launch"
+            )
         self.global_batch = config.batch_size
         self.local_batch = config.batch_size // ctx.world_size
         self.sampler = ChunkShuffleSampler(job.train_set, seed=config.seed, shuffle=True)

@@ -5,6 +5,7 @@ run here, before the run folder is created, so a bad command leaves nothing behi
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,11 @@ def _resume_plan(
     )
 
 
+def main_process() -> bool:
+    """False on the non-zero ranks of a torchrun launch (they plan but never write)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def check_devices(config: TrainConfig) -> None:
     """The device exists and there are enough GPUs for ``--gpus`` (ConfigError / UsageError)."""
     device = resolve_device(config.device)
@@ -96,7 +102,8 @@ def plan_run(
     if config.data is None:
         notes.append(f"using store {display_path(store, workdir)}")
     run_dir = Path(config.out) if config.out else new_run_dir(workdir, cls.command)
-    check_new_run_dir(run_dir)
+    if main_process():  # under torchrun, rank 0 may already have created it
+        check_new_run_dir(run_dir)
     config = config.replace(
         data=str(store.resolve()), out=str(run_dir.resolve()), workdir=str(workdir.resolve())
     )

@@ -1,0 +1,135 @@
+"""``cwtmae pretrain`` from the command line: defaults, run folder layout, checkpoints, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from stand_ins import write_sine_store  # noqa: E402
+
+from cwtmae_cli.cli.app import app  # noqa: E402
+from cwtmae_cli.train.checkpoint import describe_checkpoint, load_mae, read_meta  # noqa: E402
+from cwtmae_cli.train.rundir import RunDir  # noqa: E402
+
+runner = CliRunner()
+TINY = ["--model", "tiny", "--batch-size", "8", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("work")
+    write_sine_store(root / "stores" / "sine.zarr", n_per_class=8)
+    return root
+
+
+@pytest.fixture(scope="module")
+def pretrain_run(workdir: Path) -> tuple[Path, object]:
+    toml = workdir / "pre.toml"
+    toml.write_text("log_every = 3\nsteps = 100\n[pretrain]\nlr = 0.002\n")
+    result = runner.invoke(
+        app,
+        [
+            "pretrain",
+            *TINY,
+            "--steps",
+            "12",
+            "--save-every",
+            "6",
+            "--config",
+            str(toml),
+            "--workdir",
+            str(workdir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    runs = sorted((workdir / "runs").glob("pretrain-*"))
+    assert len(runs) == 1
+    return runs[0], result
+
+
+@pytest.mark.slow
+def test_defaults_are_announced_and_the_run_folder_is_complete(pretrain_run) -> None:
+    run, result = pretrain_run
+    assert "using store stores/sine.zarr" in result.stderr
+    assert "run folder" in result.stdout and "reconstruction.png" in result.stdout
+    assert {p.name for p in run.iterdir()} == {
+        "config.json",
+        "metrics.jsonl",
+        "checkpoints",
+        "latest",
+        "FINISHED",
+        "reconstruction.png",
+    }
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "step-0000006",
+        "step-0000012",
+    ]
+    assert (run / "latest").read_text().strip() == "checkpoints/step-0000012"
+    config = json.loads((run / "config.json").read_text())
+    assert (config["steps"], config["lr"], config["log_every"]) == (12, 0.002, 3)  # flag > toml
+    losses = [r["loss"] for r in RunDir(run).read_metrics() if r["kind"] == "train"]
+    assert len(losses) == 4 and losses[-1] < losses[0]
+
+
+@pytest.mark.slow
+def test_checkpoint_meta_rebuilds_the_model(pretrain_run) -> None:
+    run, _ = pretrain_run
+    meta = read_meta(run / "checkpoints" / "step-0000012")
+    # 15 training windows make one batch of 8 per epoch: step 12 ends epoch 12
+    assert (meta["kind"], meta["preset"], meta["step"], meta["epoch"]) == ("mae", "tiny", 12, 12.0)
+    assert meta["preprocessing"] == {
+        "fs_hz": 100.0,
+        "window_s": 30.0,
+        "n_samples": 3000,
+        "channel": "EEG Fpz-Cz",
+        "cwt_scales": 32,
+        "standardize": "per-window-zscore",
+    }
+    assert meta["run_config"]["command"] == "pretrain" and meta["store"].endswith("sine.zarr")
+    model, loaded = load_mae(run)  # a run folder means its latest checkpoint
+    assert loaded["step"] == 12 and model.config == meta["model_config"]
+    info = describe_checkpoint(run)
+    assert info["kind"] == "mae" and info["resumable"] and info["n_parameters"] > 0
+
+
+@pytest.mark.slow
+def test_an_existing_run_folder_is_never_overwritten(pretrain_run, workdir) -> None:
+    run, _ = pretrain_run
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
+    result = runner.invoke(
+        app, ["pretrain", *TINY, "--steps", "2", "--out", str(run), "--workdir", str(workdir)]
+    )
+    assert result.exit_code == 2
+    assert "already exists and is not empty" in result.output
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--data", "missing.zarr"], 1, "no store at missing.zarr"),
+        (["--splits", "train,holdout"], 2, "unknown split `holdout`"),
+        (["--steps", "2", "--epochs", "2"], 2, "either --epochs or --steps"),
+        (["--device", "tpu"], 1, "unknown --device `tpu`"),
+        (["--model", "huge"], 2, "--model must be one of tiny, small, base"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_writes_nothing(workdir, args, code, message) -> None:
+    result = runner.invoke(
+        app, ["pretrain", "--workdir", str(workdir), "--out", str(workdir / "never"), *args]
+    )
+    assert result.exit_code == code, result.output
+    assert message in result.output
+    assert not (workdir / "never").exists()
+
+
+def test_no_store_in_the_working_folder(tmp_path) -> None:
+    result = runner.invoke(app, ["pretrain", "--workdir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "run `cwtmae prepare RECIPE` first" in result.output
+    assert not (tmp_path / "runs").exists()
