@@ -61,6 +61,8 @@ class TF_MAE_Classifier(nn.Module):  # noqa: N801 - the seed's public name
             raise ConfigError(f"num_classes must be a positive integer, got {num_classes!r}")
         source_config = read_model_config(pretrained_path) if pretrained_path is not None else {}
         enc_config = _encoder_config(source_config, encoder_kwargs)
+        # read the weights before building anything, so a bad path fails fast
+        state = read_state_dict(pretrained_path) if pretrained_path is not None else None
         self.config: dict[str, Any] = {
             **enc_config, "num_classes": num_classes, "use_cot": bool(use_cot),
             "num_reasoning_tokens": num_reasoning_tokens, "num_res_blocks": num_res_blocks,
@@ -78,12 +80,15 @@ class TF_MAE_Classifier(nn.Module):  # noqa: N801 - the seed's public name
         if use_cot:
             nn.init.normal_(self.head.reasoning_tokens, std=0.02)
         self.num_layers = self.encoder.depth + 2
-        if pretrained_path is not None:
-            self.load_encoder(pretrained_path)
+        if state is not None:
+            self.load_encoder(state, origin=str(pretrained_path)
+                              if not isinstance(pretrained_path, dict) else None)
 
-    def load_encoder(self, source: str | Path | dict[str, torch.Tensor]) -> None:
+    def load_encoder(self, source: str | Path | dict[str, torch.Tensor],
+                     origin: str | None = None) -> None:
         """Load encoder weights strictly (CheckpointError names bad keys); fits pos_embed."""
-        origin = "the given state dict" if isinstance(source, dict) else str(source)
+        if origin is None:
+            origin = "the given state dict" if isinstance(source, dict) else str(source)
         state = adapt_encoder_state(read_state_dict(source), self.encoder.state_dict(),
                                     (self.encoder.grid_h, self.encoder.grid_w), origin)
         self.encoder.load_state_dict(state, strict=True)

@@ -10,7 +10,11 @@ import torch
 from cwtmae_cli.errors import ConfigError
 from cwtmae_cli.model import PRESETS, CWT_MAE_RoPE, TF_MAE_Classifier, build_mae
 
-SMALL_PRESETS = [name for name in PRESETS if name != "base"]
+# "base" is covered by test_mae.py (parameter count, one forward); "small" takes seconds
+SMALL_PRESETS = [
+    pytest.param(name, marks=pytest.mark.slow) if name == "small" else name
+    for name in PRESETS if name != "base"
+]
 
 
 def test_base_preset_is_the_spec_default() -> None:

@@ -1,0 +1,129 @@
+"""Benchmark of the CWT views transform on the CPU (2 threads).
+
+64 windows x 3 views x 64 scales x 3000 samples, in one run:
+
+* ours: ``cwtmae_cli.model.cwt_wrap`` (batched rfft -> multiply by cached spectra -> irfft);
+* seed: the seed's method, a direct ``conv1d`` of the truncated Ricker kernels (written here);
+* pywt: ``pywt.cwt(..., "mexh", method="fft")`` on the same views and scales.
+
+Prints windows/s of each, our speed-up over both, and the largest relative error
+(``max |y - y_ref| / max |y_ref|`` per window and view) of ours and of the seed's float32 method
+against a float64 direct convolution. Run: ``python benchmarks/bench_cwt.py [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cwtmae_cli.model import cwt_wrap
+from cwtmae_cli.model.cwt import signal_views
+
+N_WINDOWS, N_SCALES, N_SAMPLES = 64, 64, 3000
+LOWEST_SCALE, SCALE_STEP = 0.1, 1.0
+
+
+def seed_kernels(dtype: torch.dtype) -> torch.Tensor:
+    """Truncated Ricker kernels as the seed builds them: ``(S, 1, n)``, ``n`` odd."""
+    scales = LOWEST_SCALE + SCALE_STEP * torch.arange(N_SCALES, dtype=torch.float64)  # (S,)
+    n = int(np.ceil(min(10 * float(scales[-1]), N_SAMPLES) - 1e-9))
+    n += 1 - n % 2
+    t = torch.arange(n, dtype=torch.float64) - (n - 1) / 2  # (n,)
+    s = scales[:, None]  # (S, 1)
+    amp = 2.0 / (torch.sqrt(3.0 * s) * np.pi**0.25)
+    psi = amp * (1 - t**2 / s**2) * torch.exp(-(t**2) / (2 * s**2))  # (S, n)
+    return psi[:, None, :].to(dtype)  # (S, 1, n)
+
+
+def seed_cwt(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """Direct "same" convolution of the three views: ``(B, L)`` -> ``(B, 3, S, L)``."""
+    views = signal_views(x.to(kernels.dtype))  # (B, 3, L)
+    B, V, L = views.shape
+    out = F.conv1d(views.reshape(B * V, 1, L), kernels, padding=kernels.shape[-1] // 2)
+    return out.reshape(B, V, -1, L)  # (B, 3, S, L)
+
+
+def pywt_cwt(x: torch.Tensor) -> np.ndarray:
+    """PyWavelets' FFT CWT with the Mexican hat at the same scales: ``(S, B, 3, L)``."""
+    import pywt
+
+    views = signal_views(x).numpy()  # (B, 3, L)
+    scales = LOWEST_SCALE + SCALE_STEP * np.arange(N_SCALES)
+    coeffs, _ = pywt.cwt(views, scales, "mexh", method="fft", axis=-1)
+    return coeffs
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """Median wall seconds and median process CPU seconds (all threads) of ``repeats`` calls.
+
+    CPU seconds are reported too because a shared machine inflates wall time unevenly.
+    """
+    fn()  # warm-up: caches, allocator, FFT plans
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall0, cpu0 = time.perf_counter(), _cpu_s()
+        fn()
+        walls.append(time.perf_counter() - wall0)
+        cpus.append(_cpu_s() - cpu0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def max_rel_error(y: torch.Tensor, ref: torch.Tensor) -> float:
+    """Largest ``max |y - ref| / max |ref|`` over windows and views of ``(B, 3, S, L)``."""
+    err = (y.double() - ref).abs().amax(dim=(-2, -1))  # (B, 3)
+    return float((err / ref.abs().amax(dim=(-2, -1))).max())
+
+
+def synthetic_eeg(seed: int = 0) -> torch.Tensor:
+    """64 windows of EEG-like float32 signals: random walk + rhythms + white noise, in uV."""
+    rng = np.random.default_rng(seed)
+    t_s = np.arange(N_SAMPLES) / 100.0
+    walk = np.cumsum(rng.normal(size=(N_WINDOWS, N_SAMPLES)), axis=1)
+    freqs_hz = rng.uniform(0.5, 30.0, size=(N_WINDOWS, 4, 1))
+    rhythms = (np.sin(2 * np.pi * freqs_hz * t_s) * rng.uniform(5, 40, (N_WINDOWS, 4, 1))).sum(1)
+    return torch.from_numpy(walk + rhythms + 5 * rng.normal(size=walk.shape)).float()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    x = synthetic_eeg()
+    kernels32 = seed_kernels(torch.float32)
+
+    t_ours = timed(lambda: cwt_wrap(x, N_SCALES, LOWEST_SCALE, SCALE_STEP), args.repeats)
+    t_seed = timed(lambda: seed_cwt(x, kernels32), args.repeats)
+    t_pywt = timed(lambda: pywt_cwt(x), args.repeats)
+
+    ref = seed_cwt(x.double(), seed_kernels(torch.float64))  # float64 direct convolution
+    err_ours = max_rel_error(cwt_wrap(x, N_SCALES, LOWEST_SCALE, SCALE_STEP), ref)
+    err_seed = max_rel_error(seed_cwt(x, kernels32), ref)
+
+    print(f"CWT views: {N_WINDOWS} windows x 3 views x {N_SCALES} scales x {N_SAMPLES} samples, "
+          f"{torch.get_num_threads()} threads, median of {args.repeats}")
+    print(f"{'method':<29}{'wall s':>8}{'windows/s':>11}{'ours is':>9}"
+          f"{'cpu s':>8}{'windows/cpu-s':>15}{'ours is':>9}{'max rel err':>13}")
+    rows = [("ours (rfft, cached spectra)", t_ours, err_ours),
+            ("seed (direct conv1d)", t_seed, err_seed),
+            ("pywt.cwt mexh fft", t_pywt, float("nan"))]
+    for name, (wall_s, cpu_s), err in rows:
+        err_text = "n/a" if np.isnan(err) else f"{err:.2e}"
+        print(f"{name:<29}{wall_s:>8.3f}{N_WINDOWS / wall_s:>11.1f}{wall_s / t_ours[0]:>8.1f}x"
+              f"{cpu_s:>8.3f}{N_WINDOWS / cpu_s:>15.1f}{cpu_s / t_ours[1]:>8.1f}x{err_text:>13}")
+
+
+if __name__ == "__main__":
+    main()
