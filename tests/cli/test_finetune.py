@@ -182,3 +182,35 @@ def test_whole_chain_on_the_real_mitbih_store(tmp_path, shared_data) -> None:
     assert "macro-F1" in result.output
     with torch.no_grad():
         assert model(torch.randn(2, 3000)).shape == (2, 2)
+
+
+@pytest.mark.slow
+def test_freeze_encoder_trains_the_head_only(workdir, tmp_path) -> None:
+    pretrain = max((workdir / "runs").glob("pretrain-*"))
+    run = tmp_path / "probe"
+    result = runner.invoke(
+        app,
+        [
+            "finetune",
+            "--freeze-encoder",
+            "--steps",
+            "3",
+            *CPU,
+            "--pretrained",
+            str(pretrain),
+            "--out",
+            str(run),
+            "--workdir",
+            str(workdir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    from safetensors.torch import load_file
+
+    start = load_file(str(pretrain / "checkpoints" / "step-0000008" / "model.safetensors"))
+    tuned = load_file(str(run / "checkpoints" / "step-0000003" / "model.safetensors"))
+    encoder = [k for k in tuned if k.startswith("encoder.")]
+    assert encoder and all(tuned[k].equal(start[k]) for k in encoder)
+    groups = load_train_state(run / "checkpoints" / "step-0000003")["optimizer"]["param_groups"]
+    names = [name for g in groups for name in g["names"]]
+    assert names and all(name.startswith("head.") for name in names)

@@ -128,3 +128,13 @@ def test_train_state_that_is_not_a_torch_file_is_a_checkpoint_error(tmp_path) ->
     (tmp_path / "train_state.pt").write_bytes(os.urandom(64))
     with pytest.raises(CheckpointError, match="train_state.pt"):
         load_train_state(tmp_path)
+
+
+def test_a_crash_between_rename_and_pointer_update_still_finds_the_newest(tmp_path) -> None:
+    run = RunDir.create(tmp_path / "run", {"command": "pretrain"})
+    run.set_latest(save_checkpoint(run.step_dir(10), LayeredNet(), {**META, "step": 10}))
+    save_checkpoint(run.step_dir(20), LayeredNet(), {**META, "step": 20})  # pointer not moved
+    assert resolve_checkpoint(run.path) == run.step_dir(20)
+    (tmp_path / "run" / "checkpoints" / ".step-0000030.tmp-dead").mkdir()  # a killed save
+    assert resolve_checkpoint(run.path) == run.step_dir(20)
+    assert [p.name for p in run.remove_stale_temps()] == [".step-0000030.tmp-dead"]
