@@ -81,7 +81,7 @@ class StoreWriter:
             "complete": False,
             "skipped": [],
         }
-        group.attrs.update({**base, **attrs})
+        group.update_attributes({**base, **attrs})
         return cls(path, group)
 
     @classmethod
@@ -139,14 +139,15 @@ class StoreWriter:
                 array.resize((n_new, *array.shape[1:]))
                 array[n_old:n_new] = values[name]
         entry = {**info, "split": int(split_code), "n_windows": n_new - n_old}
-        # The commit: one atomic rewrite of the group's zarr.json.
-        self.group.attrs.update(
+        # The commit: one atomic rewrite of the group's zarr.json. (Not `attrs.update`: zarr's
+        # Attributes is a MutableMapping whose update writes the file once per key.)
+        self.group.update_attributes(
             {"recordings": [*recordings, entry], "n_committed": n_new, "updated_utc": _now()}
         )
 
     def finish(self, skipped: list[dict]) -> None:
         """Mark the store complete (every recording processed or listed in ``skipped``)."""
-        self.group.attrs.update({"complete": True, "skipped": skipped, "updated_utc": _now()})
+        self.group.update_attributes({"complete": True, "skipped": skipped, "updated_utc": _now()})
 
 
 def write_arrays(
@@ -219,6 +220,6 @@ def write_arrays(
                 "split": int(codes[0]) if len(codes) == 1 else -1,
             }
         )
-    writer.group.attrs.update({"recordings": recordings, "n_committed": n_windows})
+    writer.group.update_attributes({"recordings": recordings, "n_committed": n_windows})
     writer.finish(skipped=[])
     return Path(path)

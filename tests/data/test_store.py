@@ -151,3 +151,26 @@ def test_open_store_errors(tmp_path):
     zarr.open_group(str(path), mode="r+").attrs["schema_version"] = 99
     with pytest.raises(StoreError, match="schema_version 99"):
         open_store(path)
+
+
+def test_a_commit_is_one_group_metadata_write_after_the_data(tmp_path, monkeypatch):
+    from zarr.storage import LocalStore
+
+    writer = StoreWriter.create(
+        tmp_path / "s.zarr",
+        n_channels=1,
+        n_samples=10,
+        attrs={"fs_hz": 1.0, "window_s": 10.0, "channels": ["c"], "label_names": ["a"]},
+    )
+    written: list[str] = []
+    original = LocalStore.set
+
+    async def recording_set(self, key, value, *args, **kwargs):
+        written.append(key)
+        return await original(self, key, value, *args, **kwargs)
+
+    monkeypatch.setattr(LocalStore, "set", recording_set)
+    info = {"id": "r0", "subject": "s0", "source_files": [], "dropped": {}}
+    writer.append(info, np.ones((3, 1, 10)), np.zeros(3), np.arange(3) * 10.0, 0)
+    assert written.count("zarr.json") == 1 and written[-1] == "zarr.json"
+    assert any(key.startswith("signals/c/") for key in written)

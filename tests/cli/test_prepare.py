@@ -1,0 +1,241 @@
+"""`cwtmae prepare`: exit codes and messages for bad inputs, JSON output, SIGKILL and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cwtmae_cli.cli.app import app
+
+runner = CliRunner()
+
+
+def _edf(path: Path, seconds: float, fs_hz: float = 256.0, seed: int = 0) -> Path:
+    import mne
+
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs_hz)
+    info = mne.create_info(["EEG C3-A2", "EOG"], fs_hz, ["eeg", "eog"])
+    raw = mne.io.RawArray(rng.normal(0, 20e-6, (2, n)), info, verbose="error")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mne.export.export_raw(path, raw, overwrite=True, verbose="error")
+    return path
+
+
+@pytest.fixture
+def edf_folder(tmp_path) -> Path:
+    for i in range(3):
+        _edf(tmp_path / "edf" / f"sub{i}.edf", 95.0, seed=i)  # 3 windows each
+    return tmp_path / "edf"
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, ["prepare", *args])
+
+
+def _error(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_default_store_path_summary_table_and_json(edf_folder, tmp_path):
+    result = _invoke(
+        "edf", "--source", str(edf_folder), "--channels", "C3-A2", "--workdir", str(tmp_path / "wd")
+    )
+    assert result.exit_code == 0, result.stderr
+    store = tmp_path / "wd" / "stores" / "edf.zarr"
+    assert (store / "zarr.json").is_file()
+    assert f"writing store {store}" in result.stderr
+    assert "unlabelled" in result.stdout and "9" in result.stdout
+    result = _invoke(
+        "edf",
+        "--source",
+        str(edf_folder),
+        "--channels",
+        "C3-A2",
+        "--out",
+        str(tmp_path / "j.zarr"),
+        "--json",
+        "--seed",
+        "3",
+    )
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["n_windows"] == 9 and summary["channels"] == ["C3-A2"]
+    assert sum(s["n_windows"] for s in summary["splits"].values()) == 9
+    assert summary["recordings_written"] == 3 and summary["skipped"] == []
+
+
+def test_missing_and_empty_source(tmp_path):
+    result = _invoke("edf", "--source", str(tmp_path / "nowhere"), "--channels", "C3")
+    assert result.exit_code == 1 and "nowhere does not exist" in _error(result)
+    (tmp_path / "empty").mkdir()
+    result = _invoke(
+        "edf",
+        "--source",
+        str(tmp_path / "empty"),
+        "--channels",
+        "C3",
+        "--out",
+        str(tmp_path / "s.zarr"),
+    )
+    assert result.exit_code == 1 and "no recordings matching *.edf" in _error(result)
+
+
+def test_recipe_without_channels_is_a_usage_error(edf_folder, tmp_path):
+    result = _invoke("edf", "--source", str(edf_folder), "--out", str(tmp_path / "s.zarr"))
+    assert result.exit_code == 2 and "pass --channels" in _error(result)
+
+
+def test_bad_recipe(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('format = "edf"\n[signal]\nsample_rate = 100\n')
+    result = _invoke(str(bad), "--source", str(tmp_path))
+    assert result.exit_code == 1 and "unknown key `signal.sample_rate`" in _error(result)
+    result = _invoke("sleep-cassette", "--source", str(tmp_path))
+    assert result.exit_code == 1 and "no recipe `sleep-cassette`" in _error(result)
+
+
+def test_missing_channel_lists_the_file_channels(edf_folder, tmp_path):
+    result = _invoke(
+        "edf", "--source", str(edf_folder), "--channels", "Fp1", "--out", str(tmp_path / "s.zarr")
+    )
+    assert result.exit_code == 1
+    assert "no channel `Fp1` in sub0.edf; it has: EEG C3-A2, EOG" in _error(result)
+    assert "recordings skipped" in result.stdout
+
+
+@pytest.mark.parametrize("case", ["truncated", "corrupt", "short"])
+def test_bad_edf_is_skipped_listed_and_exits_1(edf_folder, tmp_path, case):
+    if case == "truncated":
+        whole = (edf_folder / "sub0.edf").read_bytes()
+        (edf_folder / "bad.edf").write_bytes(whole[: len(whole) - 5000])
+        expected = "bad.edf is truncated"
+    elif case == "corrupt":
+        (edf_folder / "bad.edf").write_bytes(b"\x00garbage" * 100)
+        expected = "cannot read bad.edf"
+    else:
+        _edf(edf_folder / "bad.edf", 25.0)
+        expected = "bad: recording is 25.0 s long, shorter than one 30-s window"
+    out = tmp_path / "s.zarr"
+    result = _invoke("edf", "--source", str(edf_folder), "--channels", "C3-A2", "--out", str(out))
+    assert result.exit_code == 1
+    assert _error(result).startswith("error: 1 recording(s) skipped") and expected in result.stderr
+    assert "bad" in result.stdout  # the skipped table
+    from cwtmae_cli.data.store import open_store
+
+    assert len(open_store(out)) == 9  # the good recordings were written
+    strict = _invoke(
+        "edf",
+        "--source",
+        str(edf_folder),
+        "--channels",
+        "C3-A2",
+        "--out",
+        str(tmp_path / "t.zarr"),
+        "--strict",
+    )
+    assert strict.exit_code == 1 and "--strict" in _error(strict)
+
+
+def test_wfdb_record_without_its_dat(tmp_path):
+    import wfdb
+
+    folder = tmp_path / "wfdb"
+    folder.mkdir()
+    p_signal = np.random.default_rng(0).normal(0, 0.3, (360 * 40, 2))
+    wfdb.wrsamp(
+        "r1",
+        fs=360,
+        units=["mV", "mV"],
+        sig_name=["MLII", "V1"],
+        p_signal=p_signal,
+        fmt=["16", "16"],
+        write_dir=str(folder),
+    )
+    wfdb.wrann("r1", "atr", np.array([5]), symbol=["+"], aux_note=["(N"], write_dir=str(folder))
+    (folder / "r1.dat").unlink()
+    result = _invoke("mitdb-af", "--source", str(folder), "--out", str(tmp_path / "s.zarr"))
+    assert result.exit_code == 1
+    assert "WFDB record r1: signal file r1.dat is missing" in result.stderr
+
+
+def test_everything_dropped_says_why(shared_data, tmp_path):
+    result = _invoke(
+        "sleep-edf", "--source", str(shared_data / "sleep-edf"), "--out", str(tmp_path / "s.zarr")
+    )
+    assert result.exit_code == 1
+    message = _error(result)
+    assert "no windows kept from 1 recording(s) (dropped: wake-trimmed: 10)" in message
+    assert "`[trim_wake] enabled = false`" in message
+
+
+def test_a_second_prepare_refuses_while_the_first_holds_the_lock(edf_folder, tmp_path):
+    out = tmp_path / "s.zarr"
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = {"pid": holder.pid, "host": os.uname().nodename}
+        (tmp_path / "s.zarr.lock").write_text(json.dumps(lock))
+        result = _invoke("edf", "--source", str(edf_folder), "--channels", "C3", "--out", str(out))
+        assert result.exit_code == 1
+        assert f"is being written by another `cwtmae prepare` (pid {holder.pid})" in _error(result)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _committed(store: Path) -> tuple[int, bool]:
+    try:
+        attrs = json.loads((store / "zarr.json").read_text())["attributes"]
+    except (OSError, ValueError, KeyError):
+        return 0, False
+    return len(attrs.get("recordings", [])), bool(attrs.get("complete"))
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path):
+    folder = tmp_path / "src"
+    for i in range(10):
+        _edf(folder / f"rec{i:02d}.edf", 1800.0, seed=i)  # 30 min at 256 Hz each
+    args = ["edf", "--source", str(folder), "--channels", "C3-A2,EOG"]
+    killed = tmp_path / "killed.zarr"
+    cmd = [sys.executable, "-m", "cwtmae_cli", "prepare", *args, "--out", str(killed)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _committed(killed)[0] < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_done, complete = _committed(killed)
+    assert proc.returncode == -signal.SIGKILL and not complete, "prepare ended before the kill"
+    assert (killed.parent / "killed.zarr.lock").exists()  # left behind by the dead writer
+    assert 2 <= _committed(killed)[0] < 10
+    rerun = _invoke(*args, "--out", str(killed), "--json")  # takes over the stale lock
+    assert rerun.exit_code == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["recordings_resumed"] >= 2
+    whole = tmp_path / "whole.zarr"
+    assert _invoke(*args, "--out", str(whole)).exit_code == 0
+    from cwtmae_cli.data.store import open_store
+
+    a, b = open_store(killed), open_store(whole)
+    assert [(r["id"], r["n_windows"]) for r in a.recordings] == [
+        (r["id"], r["n_windows"]) for r in b.recordings
+    ]
+    for name in ("signals", "labels", "recording", "start_s", "split"):
+        np.testing.assert_array_equal(getattr(a, name)[:], getattr(b, name)[:], err_msg=name)
+    stamps = {"created_utc", "updated_utc"}
+    assert {k: v for k, v in a.attrs.items() if k not in stamps} == {
+        k: v for k, v in b.attrs.items() if k not in stamps
+    }
+    assert len(a) == 10 * 60
