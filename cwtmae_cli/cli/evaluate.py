@@ -108,16 +108,25 @@ def evaluate(
 
     from rich.progress import Progress
 
+    from cwtmae_cli.errors import CwtmaeError
     from cwtmae_cli.evaluate.evaluation import default_checkpoint, evaluate_checkpoint
     from cwtmae_cli.train.checkpoint import resolve_checkpoint
     from cwtmae_cli.workdir import find_store, resolve_workdir
 
+    for target in (json_path, plot):  # fail before the work, not after it
+        if target is not None and str(target) != "-":
+            try:
+                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CwtmaeError(f"cannot write {target}: {exc.strerror or exc}") from None
     root = resolve_workdir(workdir)
     if checkpoint is None:
         ckpt = default_checkpoint(root)
         note(f"using checkpoint {ckpt}")
     else:
         ckpt = resolve_checkpoint(checkpoint, prefer="best")
+        if ckpt != Path(checkpoint):
+            note(f"using checkpoint {ckpt}")
     store = find_store(root, data)
     if data is None:
         note(f"using store {store}")

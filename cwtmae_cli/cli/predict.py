@@ -118,6 +118,8 @@ def predict(
         note(f"using checkpoint {ckpt}")
     else:
         ckpt = resolve_checkpoint(checkpoint, prefer="best")
+        if ckpt != Path(checkpoint):
+            note(f"using checkpoint {ckpt}")
     predictor = Predictor(
         ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
     )

@@ -68,6 +68,18 @@ def recording_id(path: Path) -> str:
     return path.stem if path.suffix.lower() in SIGNAL_SUFFIXES + WFDB_SUFFIXES else path.name
 
 
+def output_names(recordings: list[Path]) -> dict[Path, str]:
+    """A distinct output name per recording: its id, or ``<id>_<suffix>`` when two share an id
+    (``rec.edf`` and ``rec.bdf`` in one folder), so that no output overwrites another."""
+    ids = [recording_id(p) for p in recordings]
+    return {
+        p: rec_id
+        if ids.count(rec_id) == 1
+        else f"{rec_id}_{p.suffix.lstrip('.').lower() or 'wfdb'}"
+        for p, rec_id in zip(recordings, ids, strict=True)
+    }
+
+
 def output_paths(out_dir: Path, rec_id: str, fmt: str) -> tuple[Path, Path]:
     """(prediction file, hypnogram PNG) of one recording."""
     return Path(out_dir) / f"{rec_id}_pred.{fmt}", Path(out_dir) / f"{rec_id}_hypnogram.png"
@@ -225,6 +237,7 @@ def predict_paths(
     """
     if fmt not in FORMATS:
         raise CwtmaeError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
+    names = output_names(recordings)
     for source in recordings:
         step = None if progress is None else (lambda done, n, s=source: progress(s, done, n))
         try:
@@ -235,7 +248,7 @@ def predict_paths(
             message = str(exc) if isinstance(exc, CwtmaeError) else f"{type(exc).__name__}: {exc}"
             yield PredictionOutcome(source, error=message)
             continue
-        table_path, plot_path = output_paths(out_dir, table.recording_id, fmt)
+        table_path, plot_path = output_paths(out_dir, names[source], fmt)
         write_table(table, table_path, fmt)
         if plot:
             from cwtmae_cli.evaluate.plots import plot_hypnogram

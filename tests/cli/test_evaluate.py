@@ -248,3 +248,20 @@ def test_unknown_split_is_a_usage_error(setup):
         ]
     )
     assert result.exit_code == 2 and "unknown split" in result.stderr
+
+
+def test_unwritable_json_path_fails_before_the_work(setup, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = _invoke(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(tmp_path / "missing"),
+            "--data",
+            str(setup["store"]),
+            "--json",
+            str(blocker / "m.json"),
+        ]
+    )
+    assert result.exit_code == 1 and f"cannot write {blocker / 'm.json'}" in result.stderr

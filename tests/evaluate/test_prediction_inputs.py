@@ -8,6 +8,7 @@ from cwtmae_cli.errors import CwtmaeError, DataError
 from cwtmae_cli.evaluate.prediction import (
     ensure_writable,
     find_recordings,
+    output_names,
     output_paths,
     recording_id,
 )
@@ -52,3 +53,10 @@ def test_ensure_writable_creates_and_refuses(tmp_path):
     blocker.write_text("not a folder")
     with pytest.raises(CwtmaeError, match="cannot write predictions"):
         ensure_writable(blocker / "out")
+
+
+def test_output_names_never_collide(tmp_path):
+    recordings = [tmp_path / "rec.edf", tmp_path / "rec.bdf", tmp_path / "rec", tmp_path / "x.edf"]
+    names = output_names(recordings)
+    assert names[tmp_path / "x.edf"] == "x"
+    assert sorted(names[p] for p in recordings[:3]) == ["rec_bdf", "rec_edf", "rec_wfdb"]
