@@ -73,7 +73,7 @@ class WindowDataset(Dataset):
         self.cache_chunks = cache_chunks
         self._store = store
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._data: torch.Tensor | None = self._load_all() if self.in_memory else None
+        self._data: np.ndarray | None = self._load_all() if self.in_memory else None
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -97,7 +97,7 @@ class WindowDataset(Dataset):
             self._cache.popitem(last=False)
         return data
 
-    def _load_all(self) -> torch.Tensor:
+    def _load_all(self) -> np.ndarray:
         out = np.empty((len(self.indices), self.n_samples), dtype=np.float32)  # (n, L)
         for positions in self.chunk_groups():
             rows = self.indices[positions]
@@ -105,7 +105,7 @@ class WindowDataset(Dataset):
             k = self.chunk_windows
             block = np.asarray(self._signals()[chunk * k : (chunk + 1) * k, self.channel, :])
             out[positions] = block[rows - chunk * k]
-        return torch.from_numpy(out)
+        return out
 
     def chunk_groups(self) -> list[np.ndarray]:
         """Dataset positions grouped by the store chunk holding them, in store order."""
@@ -122,7 +122,8 @@ class WindowDataset(Dataset):
         positions = np.asarray(indices, dtype=np.int64)
         y = torch.from_numpy(self.labels[positions].copy())
         if self._data is not None:
-            return self._data[torch.from_numpy(positions)], y
+            # numpy's take is many times faster than torch's CPU indexing for wide rows
+            return torch.from_numpy(np.take(self._data, positions, axis=0)), y
         rows = self.indices[positions]  # (B,) store positions
         chunks = rows // self.chunk_windows
         x = np.empty((len(rows), self.n_samples), dtype=np.float32)  # (B, L)
