@@ -239,3 +239,14 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path):
         k: v for k, v in b.attrs.items() if k not in stamps
     }
     assert len(a) == 10 * 60
+
+
+def test_sleep_edf_without_source_looks_in_mne_data_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNE_DATASETS_SLEEP_PHYSIONET_PATH", str(tmp_path / "mne"))
+    result = _invoke("sleep-edf", "--out", str(tmp_path / "s.zarr"))
+    assert result.exit_code == 1
+    message = _error(result)
+    assert f"no sleep-edf data in {tmp_path / 'mne' / 'physionet-sleep-data'}" in message
+    assert "--source DIR or --download" in message
+    result = _invoke("edf", "--channels", "C3", "--out", str(tmp_path / "t.zarr"))
+    assert result.exit_code == 2 and "recipe `edf` needs --source DIR" in _error(result)
