@@ -302,7 +302,7 @@ def write_edf(
         patient=edfio.Patient(name="SYNTHETIC"),
         recording=edfio.Recording(startdate=_START[0]),
         starttime=_START[1],
-        data_record_duration=record_duration_s,
+        data_record_duration=record_duration_s or _record_duration_s(rows, rates),
         annotations=edf_annotations or None,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -315,21 +315,56 @@ def _physical_range(row: np.ndarray) -> tuple[float, float]:
     low, high = (float(row.min()), float(row.max())) if row.size else (-1.0, 1.0)
     if high - low < 1e-6:
         low, high = low - 1.0, high + 1.0
-    return _edf_bound(low, upward=False), _edf_bound(high, upward=True)
+    bounds = _edf_bound(low, upward=False), _edf_bound(high, upward=True)
+    if any("e" in str(b) for b in bounds):  # edfio writes str(value); EDF has no e-notation
+        raise ValueError(
+            f"values between {low:.3g} and {high:.3g} are too small for an EDF header; "
+            "write them in a smaller unit (e.g. uV instead of V)"
+        )
+    return bounds
 
 
 def _edf_bound(x: float, upward: bool) -> float:
     """x rounded away from the data (down for a minimum, up for a maximum) to fit 8 characters."""
-    if x == 0.0:
-        return 0.0
-    for digits in range(6, 0, -1):
-        step = 10.0 ** (np.floor(np.log10(abs(x))) - digits + 1)
-        value = float((np.ceil(x / step) if upward else np.floor(x / step)) * step)
-        text = f"{value:.{digits}g}"
-        holds = float(text) >= x if upward else float(text) <= x
-        if len(text) <= 8 and "e" not in text and holds:
-            return float(text)
+    for decimals in range(7, -1, -1):
+        step = 10.0**-decimals
+        value = round(float(np.ceil(x / step) if upward else np.floor(x / step)) * step, decimals)
+        if len(_number_text(value)) <= 8:
+            return value
     raise ValueError(f"physical value {x!r} cannot be written in an EDF header; rescale the units")
+
+
+def _number_text(value: float) -> str:
+    """Fixed-point text of an EDF header number, without trailing zeros (never e-notation)."""
+    text = f"{value:.8f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _record_duration_s(rows: list[np.ndarray], rates: list[float]) -> float | None:
+    """A data-record length that holds a whole number of samples of every channel, exactly
+    written in 8 characters; 1 s when possible, else the one closest to 1 s."""
+    if not rows:
+        return None  # an annotation-only file (edfio picks its record layout)
+    n0, fs0 = rows[0].size, rates[0]
+    small = [k for k in range(1, int(np.sqrt(n0)) + 1) if n0 % k == 0]
+    candidates = []
+    for k in sorted(set(small + [n0 // k for k in small])):  # samples per record of channel 0
+        duration_s = k / fs0
+        text = _number_text(duration_s)
+        fits = len(text) <= 8 and abs(float(text) * fs0 - k) < 1e-6
+        if fits and all(_whole(r.size / (f * duration_s)) and _whole(f * duration_s)
+                        for r, f in zip(rows, rates, strict=True)):
+            candidates.append(float(text))
+    if not candidates:
+        raise ValueError(
+            f"{n0} samples at {fs0:g} Hz cannot be cut into EDF data records; "
+            "give a length that is a whole number of seconds"
+        )
+    return min(candidates, key=lambda d: abs(np.log(d)))
+
+
+def _whole(x: float) -> bool:
+    return abs(x - round(x)) < 1e-6
 
 
 def _field(value: object, width: int) -> bytes:
@@ -360,8 +395,8 @@ def _write_bdf(
         [_field(c, 16) for c in channels],
         [_field("", 80)] * len(rows),
         [_field(u, 8) for u in units],
-        [_field(f"{lo:g}", 8) for lo, _ in ranges],
-        [_field(f"{hi:g}", 8) for _, hi in ranges],
+        [_field(_number_text(lo), 8) for lo, _ in ranges],
+        [_field(_number_text(hi), 8) for _, hi in ranges],
         [_field(dig_min, 8)] * len(rows),
         [_field(dig_max, 8)] * len(rows),
         [_field("", 80)] * len(rows),

@@ -17,8 +17,14 @@ from cwtmae_cli.data.synthetic import (
     write_sleep_edf_dataset,
 )
 
-STAGE_OF = {"Sleep stage W": "W", "Sleep stage 1": "N1", "Sleep stage 2": "N2",
-            "Sleep stage 3": "N3", "Sleep stage 4": "N3", "Sleep stage R": "REM"}
+STAGE_OF = {
+    "Sleep stage W": "W",
+    "Sleep stage 1": "N1",
+    "Sleep stage 2": "N2",
+    "Sleep stage 3": "N3",
+    "Sleep stage 4": "N3",
+    "Sleep stage R": "REM",
+}
 
 
 def _epochs(psg: Path, hyp: Path) -> dict[str, np.ndarray]:
@@ -130,8 +136,14 @@ def test_separable_stages_own_distinct_bands(tmp_path: Path) -> None:
 def test_write_edf_round_trips_signal_units_and_annotations(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     signal = np.stack([rng.normal(0, 50, 2000), rng.normal(0.2, 0.5, 2000)])  # (2, 2000)
-    path = write_edf(tmp_path / "x.edf", signal, 200.0, ["EEG C3", "ECG"], units=["uV", "mV"],
-                     annotations=[(1.0, 2.0, "event A"), (5.5, 0.0, "event B")])
+    path = write_edf(
+        tmp_path / "x.edf",
+        signal,
+        200.0,
+        ["EEG C3", "ECG"],
+        units=["uV", "mV"],
+        annotations=[(1.0, 2.0, "event A"), (5.5, 0.0, "event B")],
+    )
     raw = mne.io.read_raw_edf(path, verbose="error")
     assert raw.ch_names == ["EEG C3", "ECG"] and raw.info["sfreq"] == 200.0
     np.testing.assert_allclose(raw.get_data()[0] * 1e6, signal[0], atol=0.01)
@@ -153,3 +165,17 @@ def test_write_bdf_round_trips_with_24_bit_precision(tmp_path: Path) -> None:
 def test_write_edf_rejects_mismatched_channels(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="same channels"):
         write_edf(tmp_path / "z.edf", np.zeros((2, 100)), 100, ["only one"])
+
+
+def test_write_edf_cuts_records_for_any_whole_length(tmp_path: Path) -> None:
+    signal = np.random.default_rng(1).normal(0, 30, size=(1, 6000))  # 23.4375 s at 256 Hz
+    raw = mne.io.read_raw_edf(write_edf(tmp_path / "a.edf", signal, 256, ["EEG"]), verbose="error")
+    assert raw.n_times == 6000 and raw.info["sfreq"] == 256
+    np.testing.assert_allclose(raw.get_data()[0] * 1e6, signal[0], atol=0.01)
+    with pytest.raises(ValueError, match="whole number of seconds"):
+        write_edf(tmp_path / "b.edf", signal[:, :1001], 360, ["ECG"])
+
+
+def test_write_edf_refuses_values_its_header_cannot_hold(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="smaller unit"):
+        write_edf(tmp_path / "v.edf", np.linspace(-3e-6, 3e-6, 100)[None], 100, ["EEG"], units="V")
