@@ -75,6 +75,14 @@ def _detail(record: Any) -> str:
     return f"({o['heldout_accuracy']:.1%} of the held-back night's windows right)"
 
 
+def _shown(path: Path) -> str:
+    """A path relative to the current folder when it lies below it, else absolute."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(Path(path).resolve())
+
+
 def demo(
     out_dir: OutDir = Path("cwtmae-demo"),
     subjects: Subjects = 6,
@@ -122,9 +130,8 @@ def demo(
     paths = Table(title="artefacts", title_justify="left")
     paths.add_column("what")
     paths.add_column("path", overflow="fold")
-    for name, path in result.artefacts.items():
-        paths.add_row(name.replace("_", " "), str(path))
-    paths.add_row("demo record", str(out_dir / "demo.json"))
+    for name, path in {**result.artefacts, "demo_record": out_dir / "demo.json"}.items():
+        paths.add_row(name.replace("_", " "), _shown(path))
     out.print(paths)
 
 

@@ -117,7 +117,7 @@ def run_demo(config: DemoConfig, on_step: StepCallback | None = None,
         records.append(StepRecord(name, line, time.perf_counter() - started, outputs))
         if on_step:
             on_step(name, line, records[-1])
-    artefacts = {k: Path(state[k]) for k in ARTEFACTS if state.get(k) is not None}
+    artefacts = {k: Path(state[k]).resolve() for k in ARTEFACTS if state.get(k) is not None}
     result = DemoResult(config, records, state["evaluation"], artefacts,
                         float(state["heldout_accuracy"]), float(state["test_majority_rate"]))
     _write_record(result)
