@@ -2,12 +2,11 @@
 
 Generates EDF recordings of ``--minutes`` each (written with MNE: ``EEG Fpz-Cz`` and ``EOG`` at
 256 Hz, so every recording is resampled to 100 Hz) under a temporary folder, then runs
-``cwtmae prepare edf --channels "EEG Fpz-Cz,EOG"`` in a fresh subprocess on the first ``n`` of them
-for each ``n`` in ``--counts``, and reads that process's peak RSS (``os.wait4`` rusage,
-``ru_maxrss``). The writer
-holds one recording at a time, so peak RSS must not grow with the number of recordings: the
-check is ``rss(largest n) <= 1.15 x rss(smallest n) + 30 MB``. A last run with ``--workers 2``
-reports the parallel rate (its RSS is the main process's only).
+``cwtmae prepare edf --channels "EEG Fpz-Cz,EOG"`` in a fresh subprocess on the first ``n`` of
+them for each ``n`` in ``--counts``, and records that process's own peak RSS (``VmHWM`` at
+exit). The writer holds one recording at a time, so peak RSS must not grow with the number of
+recordings: the check is ``rss(largest n) <= 1.15 x rss(smallest n) + 30 MB``. A last run with
+``--workers 2`` reports the parallel rate (its RSS is the main process's only).
 
 Usage::
 
@@ -28,13 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
+# Runs the CLI and, at exit, records the process's own peak RSS (VmHWM, reset by exec; the
+# rusage of a forked child would also count the parent's pages).
+_WRAPPER = """
+import atexit, os, sys
+def _record_hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            open(os.environ["BENCH_HWM_FILE"], "w").write(line.split()[1])
+atexit.register(_record_hwm)
+sys.argv = ["cwtmae", *sys.argv[1:]]
+from cwtmae_cli.cli.app import main
+main()
+"""
+
 
 def run_prepare(source: Path, out: Path, workers: int) -> dict:
     """``cwtmae prepare edf`` in a subprocess: its summary plus wall time and peak RSS."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "cwtmae_cli",
+    args = [
         "prepare",
         "edf",
         "--source",
@@ -48,16 +58,17 @@ def run_prepare(source: Path, out: Path, workers: int) -> dict:
         "--json",
         "--overwrite",
     ]
+    hwm_file = out.with_suffix(".hwm")
+    env = {**os.environ, "BENCH_HWM_FILE": str(hwm_file)}
     t0 = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as stdout_f, tempfile.TemporaryFile("w+") as stderr_f:
-        proc = subprocess.Popen(cmd, stdout=stdout_f, stderr=stderr_f, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall_s = time.perf_counter() - t0
-        stdout_f.seek(0)
-        stderr_f.seek(0)
-        stdout, stderr = stdout_f.read(), stderr_f.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"prepare failed ({status}): {stderr[-2000:]}")
+    proc = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args], capture_output=True, text=True, env=env
+    )
+    wall_s = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"prepare failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    stdout = proc.stdout
+    peak_rss_kb = int(hwm_file.read_text())
     summary = json.loads(stdout)
     return {
         "n_recordings": summary["n_recordings"],
@@ -67,7 +78,7 @@ def run_prepare(source: Path, out: Path, workers: int) -> dict:
         "prepare_s": summary["elapsed_s"],
         "recordings_per_s": round(summary["n_recordings"] / summary["elapsed_s"], 2),
         "windows_per_s": summary["windows_per_s"],
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+        "peak_rss_mb": round(peak_rss_kb / 1024, 1),
     }
 
 
