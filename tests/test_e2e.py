@@ -59,13 +59,6 @@ def test_demo_runs_every_step_and_beats_chance(tmp_path: Path) -> None:
         assert text in result.stdout
 
 
-def test_demo_refuses_too_few_subjects(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["demo", "--out", str(tmp_path), "--subjects", "2"])
-    assert result.exit_code == 2
-    assert "--subjects" in result.output
-    assert not any(tmp_path.iterdir())
-
-
 def _cwtmae(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CWTMAE_HOME"}
     env["OMP_NUM_THREADS"] = "1"
