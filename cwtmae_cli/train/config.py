@@ -253,6 +253,21 @@ RESUMABLE_OVERRIDES = frozenset(
 PATH_SETTINGS = frozenset({"data", "out", "pretrained", "workdir", "resume"})
 
 
+def _same_path(key: str, value: Any, old: Any) -> bool:
+    """``--pretrained RUN`` repeated on ``--resume`` names the checkpoint the run resolved it to."""
+    if Path(value).resolve() == Path(old).resolve():
+        return True
+    if key != "pretrained":
+        return False
+    from cwtmae_cli.errors import CheckpointError
+    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+
+    try:
+        return resolve_checkpoint(Path(value), prefer="latest").resolve() == Path(old).resolve()
+    except CheckpointError:
+        return False
+
+
 def resume_config(
     cls: type[TrainConfig], saved: dict[str, Any], flags: dict[str, Any]
 ) -> TrainConfig:
@@ -270,7 +285,7 @@ def resume_config(
             continue
         old = getattr(config, key)
         same = (
-            Path(value).resolve() == Path(old).resolve()
+            _same_path(key, value, old)
             if key in PATH_SETTINGS and old is not None
             else value == old
         )
