@@ -1,0 +1,51 @@
+"""Fixtures of the reliability suite, and the terminal-summary line that reports kills survived."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "train"))  # stand_ins.write_sine_store (training tests)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from crash_checks import KILLS_SURVIVED
+
+    if not KILLS_SURVIVED:
+        return
+    terminalreporter.section("reliability: SIGKILLs survived")
+    for command, counts in sorted(KILLS_SURVIVED.items()):
+        details = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "kills")
+        terminalreporter.write_line(f"{command}: {counts['kills']} kills survived ({details})")
+
+
+@pytest.fixture(scope="session")
+def sine_store(tmp_path_factory) -> Path:
+    """The training tests' separable sine store, small: 24 windows of 3000 samples, 8 subjects."""
+    from stand_ins import write_sine_store
+
+    return write_sine_store(tmp_path_factory.mktemp("sine") / "sine.zarr", n_per_class=8)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_imports() -> None:
+    """Import what the commands import lazily, once: forked children then start in milliseconds
+    (torch.optim imports torch._dynamo on first use, seconds on a busy CPU)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401
+    import torch
+    import torch._dynamo  # noqa: F401
+
+    import cwtmae_cli.cli.app  # noqa: F401
+    import cwtmae_cli.data.prepare  # noqa: F401
+    import cwtmae_cli.train.figure  # noqa: F401
+    import cwtmae_cli.train.finetune  # noqa: F401
+    import cwtmae_cli.train.pretrain  # noqa: F401
+
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
