@@ -165,7 +165,9 @@ def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
         return steps[-1]
     pointer = path / "latest"
     if not pointer.is_file():
-        raise CheckpointError(f"run folder {path} has no checkpoint yet")
+        raise CheckpointError(
+            f"run folder {path} has no checkpoint yet; start a new run (another --out)"
+        )
     ckpt = path / pointer.read_text(encoding="utf-8").strip()
     if not (ckpt / META_FILE).is_file():
         raise CheckpointError(f"{pointer} points at {ckpt}, which is not a checkpoint folder")

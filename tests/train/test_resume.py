@@ -21,34 +21,11 @@ from cwtmae_cli.train.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
-COMMON = [
-    "--model",
-    "tiny",
-    "--steps",
-    "20",
-    "--batch-size",
-    "4",
-    "--device",
-    "cpu",
-    "--save-every",
-    "10",
-    "--seed",
-    "3",
-    "--lr",
-    "1e-3",
-]
+COMMON = "--model tiny --steps 20 --batch-size 4 --device cpu --save-every 10 --seed 3 --lr 1e-3"
 ARGS = {
-    "pretrain": ["pretrain", *COMMON, "--mask-mode", "time"],
-    "finetune": [
-        "finetune",
-        *COMMON,
-        "--from-scratch",
-        "--head",
-        "mlp",
-        "--eval-every",
-        "5",
-        "--class-weights",
-    ],
+    "pretrain": ["pretrain", *COMMON.split(), "--mask-mode", "time"],
+    "finetune": ["finetune", *COMMON.split(), *"--from-scratch --head mlp --eval-every 5".split(),
+                 "--class-weights"],
 }
 
 
