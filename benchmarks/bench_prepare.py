@@ -10,7 +10,7 @@ recordings: the check is ``rss(largest n) <= 1.15 x rss(smallest n) + 30 MB``. A
 
 Usage::
 
-    python benchmarks/bench_prepare.py [--counts 4 16] [--minutes 60] [--keep]
+    python benchmarks/bench_prepare.py [--counts 4 16 48] [--minutes 60] [--keep]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def write_recordings(folder: Path, n: int, minutes: float, fs_hz: float = 256.0)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--counts", type=int, nargs="+", default=[4, 16])
+    parser.add_argument("--counts", type=int, nargs="+", default=[4, 16, 48])
     parser.add_argument("--minutes", type=float, default=60.0, help="length of each recording")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     args = parser.parse_args()
