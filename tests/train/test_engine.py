@@ -86,3 +86,11 @@ def test_too_few_windows_for_one_batch_is_a_training_error() -> None:
             DistContext.single(torch.device("cpu")),
             run=None,
         )
+
+
+def test_class_weights_are_inverse_frequency() -> None:
+    from cwtmae_cli.train.finetune import inverse_frequency_weights
+
+    weights = inverse_frequency_weights(np.array([0, 0, 0, 0, 0, 0, 1, 1]), n_classes=3)
+    # N / (K n_k): 8 / (3 * 6), 8 / (3 * 2); a class absent from the train split gets 1
+    assert weights.tolist() == pytest.approx([8 / 18, 8 / 6, 1.0])
