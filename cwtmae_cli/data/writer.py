@@ -8,6 +8,9 @@ store as of the last commit, and anything past ``n_committed`` is discarded on r
 
 from __future__ import annotations
 
+import os
+import shutil
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -57,12 +60,20 @@ class StoreWriter:
         attrs: dict,
         chunk_windows: int | None = None,
     ) -> StoreWriter:
-        """A new, empty store at ``path`` (replacing whatever is there)."""
+        """A new, empty store at ``path`` (replacing whatever is there).
+
+        Built in a hidden temporary sibling and renamed into place, so a crash during creation
+        never leaves a half-made store that a rerun could not resume.
+        """
         import zarr
         from zarr.codecs import BloscCodec
 
+        path = Path(path)
+        for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a crashed create
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
         k = chunk_windows or chunk_windows_for(n_samples)
-        group = zarr.open_group(str(path), mode="w", zarr_format=3)
+        group = zarr.open_group(str(tmp), mode="w", zarr_format=3)
         blosc = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle")
         for name, dtype in _DTYPES.items():
             if name == "signals":
@@ -82,7 +93,10 @@ class StoreWriter:
             "skipped": [],
         }
         group.update_attributes({**base, **attrs})
-        return cls(path, group)
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+        return cls(path, zarr.open_group(str(path), mode="r+"))
 
     @classmethod
     def resume(cls, path: Path) -> StoreWriter:
