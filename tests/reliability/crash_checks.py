@@ -50,14 +50,15 @@ def kill_loop(
     is_resumable: Callable[[], bool],
     restart: Callable[[], None],
     after_kill: Callable[[], dict[str, bool]],
-    kill_points: list[tuple[Path | None, float]],
+    kill_points: list[tuple[Path | Callable[[], bool] | None, float]],
     logs: Path,
 ) -> tuple[dict[str, int], Outcome]:
     """Start, SIGKILL, check, resume; once per kill point, then let the command finish.
 
-    A kill point ``(path, offset_s)`` kills ``offset_s`` after ``path`` appears (after the start
-    when ``path`` is None). ``start(resume)`` gives the command line; when the command finishes
-    before its kill, ``restart()`` clears the output and the point is tried again from scratch.
+    A kill point ``(watch, offset_s)`` kills ``offset_s`` after the path ``watch`` appears or the
+    test ``watch()`` first holds (after the start when ``watch`` is None). ``start(resume)``
+    gives the command line; when the command finishes before its kill, ``restart()`` clears the
+    output and the point is tried again from scratch.
     """
     counts = {"kills": 0, "runs": 0}
     todo = list(kill_points)
@@ -71,7 +72,7 @@ def kill_loop(
             watch=watch,
             kill_after_seen_s=offset_s if watch is not None else None,
         )
-        where = "start" if watch is None else watch.name
+        where = "start" if watch is None else getattr(watch, "name", None) or watch.__doc__
         print(
             f"attempt {attempt}: {'resume' if resume else 'start'}, kill point {where}"
             f"+{offset_s if offset_s is None else round(offset_s, 3)} s: {outcome.status} "

@@ -12,6 +12,7 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,12 +63,13 @@ def run_forked(
     log: Path,
     kill_after_s: float | None = None,
     timeout_s: float = 120.0,
-    watch: Path | None = None,
+    watch: Path | Callable[[], bool] | None = None,
     kill_after_seen_s: float | None = None,
 ) -> Outcome:
     """Run ``cwtmae *args`` in a child; SIGKILL it after ``kill_after_s`` if still running.
 
-    ``watch``: a path whose first appearance is timed (``Outcome.seen_s``); with
+    ``watch``: a path whose first appearance (or a test that first holds) is timed
+    (``Outcome.seen_s``); with
     ``kill_after_seen_s`` the child is killed that long after ``watch`` appears instead.
     """
     log = Path(log)
@@ -80,7 +82,7 @@ def run_forked(
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         now = time.monotonic()
-        if watch is not None and seen_s is None and watch.exists():
+        if watch is not None and seen_s is None and _holds(watch):
             seen_s = now - started
         if done:
             code = os.waitstatus_to_exitcode(status)
@@ -97,6 +99,10 @@ def run_forked(
             os.waitpid(pid, 0)
             raise AssertionError(f"cwtmae {' '.join(args)} did not end in {timeout_s} s")
         time.sleep(0.001)
+
+
+def _holds(watch: Path | Callable[[], bool]) -> bool:
+    return watch.exists() if isinstance(watch, Path) else bool(watch())
 
 
 def _read(log: Path) -> str:
