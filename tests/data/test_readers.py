@@ -107,6 +107,10 @@ def test_multilead_wfdb_round_trip_dat_and_mat(tmp_path, monkeypatch):
     np.testing.assert_allclose(rec.signal, p_signal.T, atol=1e-3)
     assert [iv.label for iv in rec.intervals] == ["(N", "(AFIB"]
     assert rec.intervals[1].onset_s == 35.0 and rec.intervals[1].end_s == 70.0
+    fallback = read_recording(tmp_path / "rec1", ["II"], first_channel_fallback=True)
+    assert fallback.channels == ["V5"]  # mitdb-af: MLII, else the first lead
+    with pytest.raises(DataError, match="no channel `II` in WFDB record rec1; it has: V5, MLII"):
+        read_recording(tmp_path / "rec1", ["II"])
     monkeypatch.chdir(tmp_path)
     wfdb_to_mat("rec1")  # writes rec1m.hea + rec1m.mat
     mat = read_recording(tmp_path / "rec1m.mat", ["mlii"])
