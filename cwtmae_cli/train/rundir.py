@@ -105,14 +105,31 @@ class RunDir:
                 kept.append(line)
         write_text_atomic(path, "".join(f"{line}\n" for line in kept))
 
-    def remove_stale_temps(self) -> list[Path]:
-        """On resume: delete half-written ``.step-*.tmp-*`` / ``.old-*`` folders a crash left."""
+    def recover_interrupted_saves(self) -> list[Path]:
+        """On resume: undo what a crash inside ``save_checkpoint`` or a pointer update left.
+
+        ``.NAME.old-*`` is a complete checkpoint moved aside to be replaced: when ``NAME`` is
+        missing (the crash fell between the two renames) it is put back, else deleted.
+        ``.NAME.tmp-*`` folders and ``.latest.tmp-*`` files are unfinished writes: deleted.
+        Returns the paths removed or restored.
+        """
         import shutil
 
-        stale = [p for p in self.checkpoints.glob(".*") if ".tmp-" in p.name or ".old-" in p.name]
-        for path in stale:
-            shutil.rmtree(path, ignore_errors=True)
-        return stale
+        touched = []
+        for old in sorted(self.checkpoints.glob(".*.old-*")):
+            name = old.name[1:].rsplit(".old-", 1)[0]
+            if (self.checkpoints / name).exists():
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(old, self.checkpoints / name)
+            touched.append(old)
+        for tmp in [*self.checkpoints.glob(".*.tmp-*"), *self.path.glob(".*.tmp-*")]:
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            touched.append(tmp)
+        return touched
 
     def set_latest(self, ckpt: Path) -> None:
         write_text_atomic(self.path / LATEST_FILE, str(Path(ckpt).relative_to(self.path)) + "\n")

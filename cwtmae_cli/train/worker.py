@@ -48,7 +48,7 @@ def run_worker(
         engine.resume_from(Path(plan.resume_ckpt))
         if run is not None:
             run.truncate_metrics_after(engine.step)
-            run.remove_stale_temps()
+            run.recover_interrupted_saves()
     else:
         seed_everything(train_seed(config.seed, ctx.rank))
     summary = engine.fit()

@@ -137,4 +137,19 @@ def test_a_crash_between_rename_and_pointer_update_still_finds_the_newest(tmp_pa
     assert resolve_checkpoint(run.path) == run.step_dir(20)
     (tmp_path / "run" / "checkpoints" / ".step-0000030.tmp-dead").mkdir()  # a killed save
     assert resolve_checkpoint(run.path) == run.step_dir(20)
-    assert [p.name for p in run.remove_stale_temps()] == [".step-0000030.tmp-dead"]
+
+
+def test_resume_recovers_what_a_killed_save_left(tmp_path) -> None:
+    run = RunDir.create(tmp_path / "run", {"command": "finetune"})
+    best = save_checkpoint(run.best_dir, LayeredNet(), {**META, "step": 4})
+    # killed between "move the old best aside" and "rename the new one in"
+    best.rename(run.checkpoints / ".best.old-1234abcd")
+    (run.checkpoints / ".best.tmp-5678abcd").mkdir()
+    (run.path / ".latest.tmp-9abc").write_text("checkpoints/step-0000008\n")
+    save_checkpoint(run.step_dir(8), LayeredNet(), {**META, "step": 8})
+    (run.checkpoints / ".step-0000008.old-feedbeef").mkdir()  # replaced, then killed
+    assert len(run.recover_interrupted_saves()) == 4
+    assert read_meta(run.best_dir)["step"] == 4  # the complete old best is back
+    assert read_meta(run.step_dir(8))["step"] == 8
+    assert sorted(p.name for p in run.checkpoints.iterdir()) == ["best", "step-0000008"]
+    assert not list(run.path.glob(".*"))
