@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 STD_FLOOR = 1e-5
+CHUNK_BYTES = 24 << 20  # CPU product buffer; glibc reuses heap blocks below 32 MiB
 
 
 def ricker_kernel_length(num_scales: int, n_samples: int, lowest_scale: float = 0.1,
@@ -108,14 +109,45 @@ def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
         spectra, fft_len = _wavelet_spectra(n_samples, int(num_scales), float(lowest_scale),
                                             float(step), x.device)
         views_f = torch.fft.rfft(signal_views(x.to(wide)), n=fft_len, dim=-1)  # (B, 3, F)
-        prod = views_f.to(torch.complex64)[:, :, None, :] * spectra  # (B, 3, S, F)
+        views_f = views_f.to(torch.complex64)
+        B, V, n_freq = views_f.shape
+        chunk = max(1, CHUNK_BYTES // (V * spectra.shape[0] * n_freq * views_f.element_size()))
+        if x.device.type == "cpu" and chunk < B and not (torch.is_grad_enabled()
+                                                          and x.requires_grad):
+            return _inverse_in_chunks(views_f, spectra, fft_len, n_samples, chunk)
+        prod = views_f[:, :, None, :] * spectra  # (B, 3, S, F)
         coeffs = torch.fft.irfft(prod, n=fft_len, dim=-1)  # (B, 3, S, M)
-        return coeffs[..., :n_samples]  # (B, 3, S, L)
+        return coeffs[..., :n_samples]  # (B, 3, S, L), a view
 
 
-def normalize_scalogram(imgs: torch.Tensor) -> torch.Tensor:
-    """Z-score each sample and view over (scale, time) in float32; ``(B, 3, S, L)`` in and out."""
-    std, mean = torch.std_mean(imgs.float(), dim=(-2, -1), keepdim=True, correction=0)  # (B,3,1,1)
+def _inverse_in_chunks(views_f: torch.Tensor, spectra: torch.Tensor, fft_len: int,
+                       n_samples: int, chunk: int) -> torch.Tensor:
+    """CPU path for big batches: multiply and invert ``chunk`` windows at a time.
+
+    A reused product buffer below glibc's mmap threshold instead of a fresh (B, 3, S, F)
+    temporary avoids faulting in hundreds of MB of new pages per call, which on the CPU costs
+    as much as the FFTs themselves (see benchmarks/bench_cwt.py). The result is contiguous.
+    """
+    B, V, n_freq = views_f.shape
+    S = spectra.shape[0]
+    out = torch.empty(B, V, S, n_samples)  # (B, 3, S, L)
+    buffer = torch.empty(chunk, V, S, n_freq, dtype=torch.complex64)  # (b, 3, S, F)
+    for start in range(0, B, chunk):
+        n = min(chunk, B - start)
+        torch.mul(views_f[start:start + n, :, None, :], spectra, out=buffer[:n])
+        out[start:start + n] = torch.fft.irfft(buffer[:n], n=fft_len, dim=-1)[..., :n_samples]
+    return out
+
+
+def normalize_scalogram(imgs: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """Z-score each sample and view over (scale, time) in float32; ``(B, 3, S, L)`` in and out.
+
+    ``inplace=True`` overwrites a float32 ``imgs`` (saves one scalogram-sized allocation).
+    """
+    imgs = imgs.float()
+    std, mean = torch.std_mean(imgs, dim=(-2, -1), keepdim=True, correction=0)  # (B, 3, 1, 1)
+    if inplace:
+        return imgs.sub_(mean).div_(std.clamp_min(STD_FLOOR))
     return (imgs - mean) / std.clamp_min(STD_FLOOR)
 
 

@@ -79,7 +79,9 @@ class CWTEncoder(nn.Module):
         if x.dim() != 2 or x.shape[-1] != self.signal_len:
             raise ConfigError(f"input windows must be (B, {self.signal_len}) or "
                               f"(B, 1, {self.signal_len}), got {tuple(x.shape)}")
-        return normalize_scalogram(cwt_wrap(x, self.cwt_scales))
+        coeffs = cwt_wrap(x, self.cwt_scales)  # (B, 3, S, L), a fresh tensor of our own
+        own_buffer = coeffs.is_contiguous() and not coeffs.requires_grad
+        return normalize_scalogram(coeffs, inplace=own_buffer)
 
     def embed(self, imgs: torch.Tensor) -> torch.Tensor:
         """Scalogram ``(B, 3, S, L)`` to patch tokens with position embedding ``(B, N, D)``."""
