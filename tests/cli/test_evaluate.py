@@ -107,7 +107,6 @@ def _row(stdout: str, first_cell: str) -> list[str]:
     raise AssertionError(f"no table row `{first_cell}` in:\n{stdout}")
 
 
-@pytest.mark.slow
 def test_metrics_are_exactly_sklearns_in_tables_and_json(setup, tmp_path):
     y_true, y_pred = setup["y_true"], setup["y_pred"]
     assert len(set(y_pred.tolist())) >= 3  # the fixture model really discriminates

@@ -50,7 +50,6 @@ def _eeg_edf(path: Path, seconds: float, fs_hz: float = 100.0, seed: int = 0) ->
     return write_edf(path, rng.normal(0, 20, size=(1, int(seconds * fs_hz))), fs_hz, ["EEG Fpz-Cz"])
 
 
-@pytest.mark.slow
 def test_sleep_edf_crop_tsv_summary_and_plot(ckpt, shared_data, tmp_path):
     edf = shared_data / "sleep-edf" / "SC4001E0-PSG.edf"
     result = _invoke(

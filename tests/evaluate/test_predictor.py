@@ -25,7 +25,6 @@ def _check_rows(table, n_rows: int, step_s: float = 30.0):
     assert set(table.labels) <= set(table.label_names) | {"bad"}
 
 
-@pytest.mark.slow
 def test_sleep_edf_crop_gives_ten_rows(sleep_ckpt, shared_data):
     predictor = Predictor(sleep_ckpt, device="cpu")
     table = predictor.predict_file(shared_data / "sleep-edf" / "SC4001E0-PSG.edf")
@@ -33,7 +32,6 @@ def test_sleep_edf_crop_gives_ten_rows(sleep_ckpt, shared_data):
     assert table.recording_id == "SC4001E0-PSG" and table.quality == [None] * 10
 
 
-@pytest.mark.slow
 def test_mitdb_201_gives_sixty_rows(tmp_path, shared_data):
     ckpt = save_classifier(tmp_path / "ecg", tiny_classifier(2), ["AF", "non-AF"], channel="MLII")
     predictor = Predictor(ckpt, device="cpu", batch_size=64)
