@@ -214,3 +214,11 @@ def test_freeze_encoder_trains_the_head_only(workdir, tmp_path) -> None:
     groups = load_train_state(run / "checkpoints" / "step-0000003")["optimizer"]["param_groups"]
     names = [name for g in groups for name in g["names"]]
     assert names and all(name.startswith("head.") for name in names)
+
+
+def test_without_any_pretraining_run_the_error_says_what_to_do(tmp_path) -> None:
+    write_sine_store(tmp_path / "stores" / "small.zarr", n_per_class=4)
+    result = runner.invoke(app, ["finetune", "--batch-size", "4", "--workdir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no finished pretraining run" in result.output and "--from-scratch" in result.output
+    assert not (tmp_path / "runs").exists()
