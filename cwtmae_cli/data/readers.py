@@ -116,19 +116,35 @@ def _read_edf(
 
 
 def check_edf_size(path: Path) -> None:
-    """DataError when an EDF/BDF file holds fewer data records than its header promises (MNE
-    would silently read the shorter signal)."""
+    """DataError when an EDF/BDF header is damaged: fewer data records than it promises (MNE
+    would silently read the shorter signal), a data-record duration or samples-per-record that
+    is not positive, or an empty digital range (MNE would guess a rate or divide by zero)."""
     size = path.stat().st_size
     with path.open("rb") as f:
         fixed = f.read(256)
         try:
             header_bytes = int(fixed[184:192])
             n_records = int(fixed[236:244])
+            record_s = float(fixed[244:252])
             n_signals = int(fixed[252:256])
+            labels = [f.read(16).decode("latin-1").strip() for _ in range(n_signals)]
+            f.seek(256 + n_signals * 120)
+            digital = [[int(f.read(8)) for _ in range(n_signals)] for _ in range(2)]
             f.seek(256 + n_signals * 216)
             per_record = [int(f.read(8)) for _ in range(n_signals)]
         except ValueError:
             raise DataError(f"cannot read {path.name}: not an EDF/BDF header") from None
+    ordinary = [i for i, label in enumerate(labels) if label != "EDF Annotations"]
+    if ordinary and not record_s > 0:
+        raise DataError(
+            f"{path.name} has a damaged header: data-record duration {record_s:g} s (must be > 0)"
+        )
+    for i in ordinary:
+        if per_record[i] <= 0 or digital[1][i] <= digital[0][i]:
+            raise DataError(
+                f"{path.name} has a damaged header: signal `{labels[i]}` has {per_record[i]} "
+                f"samples per record and digital range {digital[0][i]}..{digital[1][i]}"
+            )
     if n_records < 0:  # -1: unknown (the recorder did not finish the header)
         return
     bytes_per_sample = 3 if path.suffix.lower() == ".bdf" else 2
@@ -153,6 +169,8 @@ def _annotation_file_intervals(path: Path, raw) -> list[Interval]:
 
     if not path.is_file():
         raise DataError(f"annotation file {path} does not exist")
+    if is_edf(path):
+        check_edf_size(path)  # MNE reads a damaged EDF+ as "no annotations"
     try:
         annot = mne.read_annotations(path)
     except Exception as exc:
@@ -184,6 +202,13 @@ def _read_wfdb(
     except Exception as exc:
         raise DataError(f"cannot read the WFDB header of {name}: {exc}") from exc
     files = sorted({f for f in (header.file_name or []) if f})
+    outside = [f for f in files if Path(f).name != f or f in (".", "..")]
+    if outside:
+        raise DataError(
+            f"WFDB record {name}: header names signal file {outside[0]!r} outside its folder; "
+            "only files next to the .hea are read"
+        )
+    _check_wfdb_rate(record.with_suffix(".hea"), name)
     missing = [f for f in files if not (record.parent / f).is_file()]
     if missing:
         raise DataError(
@@ -211,6 +236,25 @@ def _read_wfdb(
         recording_id=name,
         source_files=source,
     )
+
+
+def _check_wfdb_rate(hea: Path, name: str) -> None:
+    """DataError when the record line's sampling frequency is present but not a positive number
+    (``wfdb`` would silently use its 250 Hz default)."""
+    lines = hea.read_text(encoding="latin-1").splitlines()
+    fields = next((ln.split() for ln in lines if ln.strip() and not ln.startswith("#")), [])
+    if len(fields) < 3:
+        return  # no frequency given: 250 Hz is the WFDB default
+    text = fields[2].split("/")[0].split("(")[0]
+    try:
+        ok = float(text) > 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise DataError(
+            f"WFDB record {name}: sampling frequency {fields[2]!r} in {hea.name} "
+            "is not a positive number"
+        )
 
 
 def rhythm_intervals(ann_path: Path, fs_hz: float, n_samples: int) -> list[Interval]:
