@@ -21,7 +21,7 @@ from cwtmae_cli.data.process import ProcessedRecording, check_window, process_it
 from cwtmae_cli.data.recipes import Recipe
 from cwtmae_cli.data.sources import SourceItem, find_recordings
 from cwtmae_cli.data.split import assign_splits
-from cwtmae_cli.data.store import describe_store
+from cwtmae_cli.data.store import describe_store, open_store
 from cwtmae_cli.data.writer import StoreWriter
 from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
 
@@ -92,7 +92,8 @@ def prepare_store(
 ) -> dict:
     """Write (or resume) the store ``out`` from ``source``; returns the summary.
 
-    The summary is :func:`describe_store` plus ``recordings_found``, ``recordings_resumed``
+    The summary is :func:`describe_store` plus ``recordings_without_windows`` (ids),
+    ``recordings_found``, ``recordings_resumed``
     (committed by an earlier run), ``recordings_written``, ``skipped`` ([{id, reason}]),
     ``elapsed_s`` and ``windows_per_s``. Raises DataError for a missing or empty source, and in
     ``strict`` mode at the first recording that cannot be used.
@@ -135,6 +136,9 @@ def prepare_store(
     elapsed_s = time.monotonic() - t0
     summary = describe_store(out)
     summary.update(
+        recordings_without_windows=[
+            r["id"] for r in open_store(out).recordings if not r.get("n_windows")
+        ],
         recordings_found=len(items),
         recordings_resumed=n_resumed,
         recordings_written=written,
@@ -180,6 +184,9 @@ def summary_problem(summary: dict) -> str | None:
         msg = f"no windows kept from {summary['n_recordings']} recording(s)"
         if drops:
             msg += f" (dropped: {drops})"
+        empty = summary.get("recordings_without_windows") or []
+        if empty:
+            msg += f" in {', '.join(empty[:3])}" + (", ..." if len(empty) > 3 else "")
         if "wake-trimmed" in summary["dropped"]:
             msg += (
                 "; the windows lie outside the wake kept around sleep (trim_wake); to keep all "

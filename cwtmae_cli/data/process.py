@@ -60,7 +60,11 @@ def process_item(item: SourceItem, recipe: Recipe) -> ProcessedRecording:
     reasons: list[str | None] = [None] * n_cut
     labels = np.full(n_cut, UNLABELLED, dtype=np.int16)
     if recipe.labels is not None:
-        labels, reasons = label_windows(start_s, sig.window_s, rec.intervals, recipe.labels)
+        try:
+            labels, reasons = label_windows(start_s, sig.window_s, rec.intervals, recipe.labels)
+        except DataError as exc:  # an annotation the label map does not know: say whose
+            where = item.annotations.name if item.annotations else item.recording_id
+            raise DataError(f"{item.recording_id}: {exc} (in {where})") from None
         trim = recipe.trim_wake
         if trim is not None and trim.enabled:
             inside = wake_trim_mask(
