@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from cwtmae_cli.data.chunks import ChunkReader
 from cwtmae_cli.data.store import open_store
 from cwtmae_cli.errors import StoreError
 
@@ -72,6 +73,7 @@ class WindowDataset(Dataset):
         self.in_memory = bool(in_memory)
         self.cache_chunks = cache_chunks
         self._store = store
+        self._reader: ChunkReader | None = None
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._data: np.ndarray | None = self._load_all() if self.in_memory else None
 
@@ -79,10 +81,13 @@ class WindowDataset(Dataset):
         return len(self.indices)
 
     # -- chunk access -------------------------------------------------------------------------
-    def _signals(self):  # noqa: ANN202 (a zarr array)
-        if self._store is None:  # after unpickling in a DataLoader worker
-            self._store = open_store(self.store_path)
-        return self._store.signals
+    def _chunk(self, chunk: int) -> np.ndarray:
+        """Decoded chunk ``chunk`` of the channel, ``(k, L)`` (uncached)."""
+        if self._reader is None:  # first use, or after unpickling in a DataLoader worker
+            if self._store is None:
+                self._store = open_store(self.store_path)
+            self._reader = ChunkReader(self.store_path / "signals", self._store.group["signals"])
+        return self._reader.read(chunk, self.channel)
 
     def _read_chunk(self, chunk: int) -> np.ndarray:
         """Decoded chunk ``chunk`` of the channel: ``(k, L)`` float32 (cached)."""
@@ -90,8 +95,7 @@ class WindowDataset(Dataset):
         if cached is not None:
             self._cache.move_to_end(chunk)
             return cached
-        k = self.chunk_windows
-        data = np.asarray(self._signals()[chunk * k : (chunk + 1) * k, self.channel, :])  # (k, L)
+        data = self._chunk(chunk)  # (k, L)
         self._cache[chunk] = data
         while len(self._cache) > self.cache_chunks:
             self._cache.popitem(last=False)
@@ -102,9 +106,7 @@ class WindowDataset(Dataset):
         for positions in self.chunk_groups():
             rows = self.indices[positions]
             chunk = int(rows[0] // self.chunk_windows)
-            k = self.chunk_windows
-            block = np.asarray(self._signals()[chunk * k : (chunk + 1) * k, self.channel, :])
-            out[positions] = block[rows - chunk * k]
+            out[positions] = self._chunk(chunk)[rows - chunk * self.chunk_windows]
         return out
 
     def chunk_groups(self) -> list[np.ndarray]:
@@ -145,7 +147,7 @@ class WindowDataset(Dataset):
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state["_store"], state["_cache"] = None, OrderedDict()
+        state["_store"], state["_reader"], state["_cache"] = None, None, OrderedDict()
         return state
 
 
