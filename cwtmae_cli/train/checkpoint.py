@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from cwtmae_cli import __version__
-from cwtmae_cli.errors import CheckpointError
+from cwtmae_cli.errors import CheckpointError, ConfigError
 from cwtmae_cli.train.state import TRAIN_STATE_FILE
 
 FORMAT_VERSION = 1
@@ -169,6 +169,10 @@ def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
             f"run folder {path} has no checkpoint yet; start a new run (another --out)"
         )
     ckpt = path / pointer.read_text(encoding="utf-8").strip()
+    if not ckpt.resolve().is_relative_to((path / "checkpoints").resolve()):
+        raise CheckpointError(
+            f"{pointer} points outside {path / 'checkpoints'}; refusing to follow it"
+        )
     if not (ckpt / META_FILE).is_file():
         raise CheckpointError(f"{pointer} points at {ckpt}, which is not a checkpoint folder")
     return ckpt
@@ -195,6 +199,15 @@ def load_state_dict(ckpt: Path, meta: dict[str, Any] | None = None) -> dict[str,
 def load_weights(model: nn.Module, ckpt: Path, meta: dict[str, Any] | None = None) -> None:
     """Load ``ckpt``'s weights into ``model`` strictly; CheckpointError naming mismatched keys."""
     state = load_state_dict(ckpt, meta)
+    own = unwrap_model(model).state_dict()
+    wrong = [k for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
+    if wrong:
+        key = wrong[0]
+        raise CheckpointError(
+            f"{Path(ckpt) / WEIGHTS_FILE} does not fit the model: `{key}` has shape "
+            f"{tuple(state[key].shape)} in the file but {tuple(own[key].shape)} in the model "
+            f"built from {META_FILE} ({len(wrong)} tensor(s) differ)"
+        )
     result = unwrap_model(model).load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:
         raise CheckpointError(
@@ -223,7 +236,7 @@ def _load(ckpt: Path, kind: str, device: str | torch.device, prefer: str) -> tup
             model = TF_MAE_Classifier(None, **meta["model_config"])
         else:
             model = CWT_MAE_RoPE(**meta["model_config"])
-    except TypeError as exc:
+    except (TypeError, ValueError, ConfigError) as exc:
         raise CheckpointError(f"{ckpt / META_FILE}: model_config does not fit: {exc}") from None
     load_weights(model, ckpt, meta)
     return model.to(device).eval(), meta
