@@ -87,7 +87,14 @@ class WindowDataset(Dataset):
             if self._store is None:
                 self._store = open_store(self.store_path)
             self._reader = ChunkReader(self.store_path / "signals", self._store.group["signals"])
-        return self._reader.read(chunk, self.channel)
+        try:
+            return self._reader.read(chunk, self.channel)
+        except Exception as exc:  # blosc / zarr raise several types for a damaged chunk
+            k = self.chunk_windows
+            raise StoreError(
+                f"cannot read windows {chunk * k}-{(chunk + 1) * k - 1} of store "
+                f"{self.store_path}: {exc}; the store is damaged, prepare it again"
+            ) from None
 
     def _read_chunk(self, chunk: int) -> np.ndarray:
         """Decoded chunk ``chunk`` of the channel: ``(k, L)`` float32 (cached)."""
