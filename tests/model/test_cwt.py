@@ -137,3 +137,16 @@ def test_chunked_cpu_path_and_autograd_path_agree_with_the_reference(monkeypatch
     assert per_scale_rel_error(differentiable.detach(), ref) <= 1e-5
     differentiable.sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+@pytest.mark.gpu
+def test_cuda_transform_matches_the_cpu_one_and_stays_float32() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    x = torch.randn(4, 3000)
+    cpu = cwt_wrap(x, 64)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        gpu = cwt_wrap(x.cuda(), 64)
+    assert gpu.dtype == torch.float32 and gpu.device.type == "cuda"
+    err = (gpu.cpu() - cpu).abs().amax(dim=-1) / cpu.abs().amax(dim=-1)
+    assert float(err.max()) <= 1e-5

@@ -199,3 +199,14 @@ def test_no_weight_decay_names() -> None:
                     "decoder_blocks.0.mlp.fc2.weight"):
         assert decayed not in names
     assert all(params[n].ndim > 1 for n in set(params) - names)
+
+
+def test_bf16_autocast_keeps_scalogram_and_losses_float32() -> None:
+    torch.manual_seed(0)
+    model = CWT_MAE_RoPE(**MINI)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        parts = model.forward_with_parts(torch.randn(2, 200))
+    assert parts["imgs"].dtype == torch.float32
+    assert parts["loss"].dtype == torch.float32 and torch.isfinite(parts["loss"])
+    assert parts["pred_spec"].dtype == torch.bfloat16  # the network itself does run in bf16
+    parts["loss"].backward()
