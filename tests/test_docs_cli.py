@@ -85,3 +85,11 @@ def test_every_option_the_prose_names_exists_somewhere() -> None:
 def test_global_options_are_documented() -> None:
     table = _table_options(_sections()[""])
     assert table == _options(_root()) - {"--help"}
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_documented_defaults_are_the_real_ones(name: str) -> None:
+    rows = re.findall(r"^\| `(--[a-z0-9-]+)`[^|]* \| `([^`]*)` \|", _sections()[name], re.MULTILINE)
+    params = {opt: p for p in _commands()[name].params for opt in p.opts}
+    for option, default in rows:
+        assert str(params[option].default) == default, f"`cwtmae {name} {option}` default"

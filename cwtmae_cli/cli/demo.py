@@ -89,7 +89,7 @@ def demo(
     minutes: Minutes = 60.0,
     seed: Seed = 0,
     device: Device = "auto",
-    pretrain_steps: PretrainSteps = 60,
+    pretrain_steps: PretrainSteps = 40,
     finetune_steps: FinetuneSteps = 120,
 ) -> None:
     """Run the whole pipeline on a small generated (synthetic, not real) sleep data set:

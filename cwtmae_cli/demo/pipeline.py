@@ -34,7 +34,7 @@ class DemoConfig:
     minutes: float = 60.0
     seed: int = 0
     device: str = "auto"
-    pretrain_steps: int = 60
+    pretrain_steps: int = 40
     finetune_steps: int = 120
     batch_size: int = 32
 
