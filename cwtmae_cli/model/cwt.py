@@ -65,10 +65,17 @@ def _fast_fft_length(min_length: int) -> int:
     return best
 
 
+@torch.compiler.disable  # a cache lookup: torch.compile must call it, not trace it
+def wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: float,
+                    device: torch.device) -> tuple[torch.Tensor, int]:
+    """Spectra of the circularly centred kernels, complex64 ``(S, M // 2 + 1)``, and ``M``."""
+    return _wavelet_spectra(n_samples, num_scales, lowest_scale, step, device)
+
+
 @lru_cache(maxsize=32)
 def _wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: float,
                      device: torch.device) -> tuple[torch.Tensor, int]:
-    """Spectra of the circularly centred kernels, complex64 ``(S, M // 2 + 1)``, and ``M``."""
+    """Computed once per (length, scales, device): kernel spectra in float64, kept complex64."""
     kernels = ricker_kernels(num_scales, n_samples, lowest_scale, step)  # (S, n)
     half = (kernels.shape[1] - 1) // 2
     fft_len = _fast_fft_length(n_samples + half)
@@ -106,7 +113,7 @@ def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
     # right to float32 precision; then the per-scale product and inverse FFT in float32.
     wide = torch.float32 if x.device.type == "mps" else torch.float64
     with torch.autocast(device_type=x.device.type, enabled=False):
-        spectra, fft_len = _wavelet_spectra(n_samples, int(num_scales), float(lowest_scale),
+        spectra, fft_len = wavelet_spectra(n_samples, int(num_scales), float(lowest_scale),
                                             float(step), x.device)
         views_f = torch.fft.rfft(signal_views(x.to(wide)), n=fft_len, dim=-1)  # (B, 3, F)
         views_f = views_f.to(torch.complex64)

@@ -150,3 +150,18 @@ def test_cuda_transform_matches_the_cpu_one_and_stays_float32() -> None:
     assert gpu.dtype == torch.float32 and gpu.device.type == "cuda"
     err = (gpu.cpu() - cpu).abs().amax(dim=-1) / cpu.abs().amax(dim=-1)
     assert float(err.max()) <= 1e-5
+
+
+def test_wavelet_spectra_are_computed_once_per_length_scales_and_device() -> None:
+    from cwtmae_cli.model.cwt import _wavelet_spectra
+
+    _wavelet_spectra.cache_clear()
+    x = torch.randn(2, 500)
+    cwt_wrap(x, 8)
+    cwt_wrap(x + 1, 8)
+    assert _wavelet_spectra.cache_info().misses == 1 and _wavelet_spectra.cache_info().hits == 1
+    cwt_wrap(torch.randn(2, 600), 8)  # another length: new spectra
+    spectra, fft_len = _wavelet_spectra(600, 8, 0.1, 1.0, torch.device("cpu"))
+    assert _wavelet_spectra.cache_info().misses == 2
+    assert fft_len % 2 == 0 and fft_len >= 600 + (ricker_kernel_length(8, 600) - 1) // 2
+    assert spectra.shape == (8, fft_len // 2 + 1) and spectra.dtype == torch.complex64
