@@ -27,13 +27,16 @@ ENCODER_DEFAULTS: dict[str, Any] = {
 # MAE constructor arguments that only concern pretraining: accepted, then dropped
 PRETRAINING_ONLY = frozenset({"decoder_embed_dim", "decoder_depth", "decoder_num_heads",
                               "decoder_mlp_ratio", "mask_ratio", "mask_mode", "time_loss_weight"})
+# head arguments a fine-tuned checkpoint's model_config carries: not encoder arguments
+HEAD_KEYS = frozenset({"num_classes", "use_cot", "num_reasoning_tokens", "num_res_blocks",
+                       "hidden_dim", "dropout"})
 
 
 def _encoder_config(source_config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     config = dict(ENCODER_DEFAULTS)
-    for origin, values in (("checkpoint model_config", source_config),
-                           ("encoder_kwargs", overrides)):
-        unknown = sorted(set(values) - set(ENCODER_DEFAULTS) - PRETRAINING_ONLY)
+    for origin, values, ignored in (("checkpoint model_config", source_config, HEAD_KEYS),
+                                    ("encoder_kwargs", overrides, frozenset())):
+        unknown = sorted(set(values) - set(ENCODER_DEFAULTS) - PRETRAINING_ONLY - ignored)
         if unknown:
             raise ConfigError(f"unknown model argument(s) in {origin}: {', '.join(unknown)}; "
                               f"expected some of {', '.join(ENCODER_DEFAULTS)}")

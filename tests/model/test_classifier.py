@@ -110,6 +110,12 @@ def test_loads_from_a_checkpoint_folder_and_a_safetensors_file(tmp_path: Path,
     assert clf.config["embed_dim"] == 64 and clf.config["cwt_scales"] == 32
     assert torch.equal(clf.encoder.blocks[0].attn.qkv.weight,
                        tiny_mae.encoder.blocks[0].attn.qkv.weight)
+    tuned = tmp_path / "best"  # a fine-tuned classifier's folder also gives its encoder
+    tuned.mkdir()
+    save_file(clf.state_dict(), str(tuned / "model.safetensors"))
+    (tuned / "meta.json").write_text(json.dumps({"kind": "classifier", "model_config": clf.config}))
+    again = TF_MAE_Classifier(tuned, num_classes=4, use_cot=False)
+    assert torch.equal(again.encoder.pos_embed, clf.encoder.pos_embed)
     loose = tmp_path / "weights.safetensors"
     save_file(tiny_mae.state_dict(), str(loose))
     TF_MAE_Classifier(loose, num_classes=2, **tiny_mae.config)
