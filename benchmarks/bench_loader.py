@@ -3,7 +3,8 @@
 Generates an EEG-like store (30-s windows of 3000 float32 samples, 1 channel, Blosc-LZ4 chunks of
 256 windows) of at least ``--gb`` GB on disk under a temporary folder, and beside it a NumPy
 memmap holding the same train-split windows. Then, in one run and in the same chunk-shuffled
-order (ChunkShuffleSampler, batches of ``--batch-size``), it reads:
+order (ChunkShuffleSampler, batches of ``--batch-size``), in ``--rounds`` interleaved rounds
+(medians reported), it reads:
 
 - store mode: ``WindowDataset(in_memory=False).get_batch`` (decodes whole chunks, cached);
 - in-memory mode: ``WindowDataset(in_memory=True).get_batch`` (after one decode of the split);
@@ -105,7 +106,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--gb", type=float, default=2.0, help="store size on disk, GB (1e9)")
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--max-windows", type=int, default=200_000, help="windows read per mode")
+    parser.add_argument("--max-windows", type=int, default=100_000, help="windows per pass")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--keep", action="store_true", help="keep the generated data")
     args = parser.parse_args()
 
@@ -136,12 +138,27 @@ def main() -> None:
                     while f.read(1 << 24):
                         pass
         load_before = os.getloadavg()[0]
-        store_rate, c1 = rate(lambda idx: ds.get_batch(idx)[0], order, args.batch_size)
-        memmap_rate, c2 = rate(lambda idx: torch.from_numpy(mm[idx]), order, args.batch_size)
         t1 = time.perf_counter()
         ds_mem = WindowDataset(store_path, splits=(0,), in_memory=True)
         load_s = time.perf_counter() - t1
-        mem_rate, c3 = rate(lambda idx: ds_mem.get_batch(idx)[0], order, args.batch_size)
+        # Interleaved rounds, median of each: the load of a shared machine changes by the minute.
+        modes = {
+            "store": lambda idx: ds.get_batch(idx)[0],
+            "memmap": lambda idx: torch.from_numpy(mm[idx]),
+            "in_memory": lambda idx: ds_mem.get_batch(idx)[0],
+        }
+        rates: dict[str, list[float]] = {name: [] for name in modes}
+        sums: dict[str, float] = {}
+        for _ in range(args.rounds):
+            for name, read in modes.items():
+                if name == "store":
+                    ds = WindowDataset(store_path, splits=(0,), in_memory=False)  # cold cache
+                r, sums[name] = rate(read, order, args.batch_size)
+                rates[name].append(r)
+        store_rate, memmap_rate, mem_rate = (
+            float(np.median(rates[name])) for name in ("store", "memmap", "in_memory")
+        )
+        c1, c2, c3 = sums["store"], sums["memmap"], sums["in_memory"]
         assert np.isclose(c1, c2, rtol=1e-4) and np.isclose(c1, c3, rtol=1e-4), (c1, c2, c3)
         report = {
             "store_gb_on_disk": round(store_bytes / 1e9, 3),
@@ -157,6 +174,7 @@ def main() -> None:
             "in_memory_windows_per_s": round(mem_rate),
             "store_vs_memmap": round(store_rate / memmap_rate, 3),
             "in_memory_vs_memmap": round(mem_rate / memmap_rate, 3),
+            "rounds_windows_per_s": {k: [round(v) for v in vs] for k, vs in rates.items()},
             "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "target_store_20k": store_rate >= 20_000,
             "target_in_memory_half_memmap": mem_rate >= 0.5 * memmap_rate,
