@@ -38,6 +38,8 @@ def cut_windows(
     n_channels, n_total = signal.shape
     n_windows = max(0, (n_total - first - n_samples) // stride + 1)
     starts = first + np.arange(n_windows) * stride  # (W,) sample index of each start
+    if n_windows == 0:  # (sliding_window_view refuses a signal shorter than one window)
+        return np.zeros((0, n_channels, n_samples), dtype=np.float32), starts / fs_hz
     if stride == n_samples:
         block = signal[:, first : first + n_windows * n_samples]  # (C, W * L)
         windows = block.reshape(n_channels, n_windows, n_samples).transpose(1, 0, 2)  # (W, C, L)
