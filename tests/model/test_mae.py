@@ -168,6 +168,7 @@ def test_backward_reaches_every_trainable_parameter(mask_mode: str, rope: str) -
     assert missing == []
 
 
+@pytest.mark.slow
 def test_tiny_preset_learns_a_fixed_batch() -> None:
     torch.manual_seed(0)
     model = build_mae("tiny")
