@@ -252,6 +252,7 @@ def build_recipe(data: dict, where: str) -> Recipe:
         raise _bad(where, "source.paired_pattern", 'is needed when annotations = "paired"')
     if source.prefix_chars < 1:
         raise _bad(where, "source.prefix_chars", "must be >= 1")
+    _check_inside(source, where)
     signal = SignalSpec(
         **{k: (float(v) if k in ("fs_hz", "window_s") else v) for k, v in norm["signal"].items()}
     )
@@ -308,6 +309,22 @@ def build_recipe(data: dict, where: str) -> Recipe:
         seed=int(norm["split"].get("seed", 0)),
     )
     return _checked(recipe, where)
+
+
+def _check_inside(source: SourceSpec, where: str) -> None:
+    """Patterns stay inside the source folder: no absolute paths, no ``..`` (a recipe is data
+    from anyone, and must not make ``prepare`` read files elsewhere)."""
+    named = [("source.pattern", p) for p in source.pattern]
+    named.append(("source.paired_pattern", source.paired_pattern))
+    for key, pattern in named:
+        parts = pattern.replace("\\", "/").split("/")
+        if pattern.startswith(("/", "\\", "~")) or ".." in parts:
+            raise _bad(where, key, f"must stay inside the source folder, got {pattern!r}")
+    ext = source.annotation_ext
+    if not ext or not ext.replace("_", "").isalnum():
+        raise _bad(
+            where, "source.annotation_ext", f"must be a plain extension like atr, got {ext!r}"
+        )
 
 
 def _checked(recipe: Recipe, where: str) -> Recipe:
