@@ -49,3 +49,28 @@ def _warm_imports() -> None:
     import cwtmae_cli.train.pretrain  # noqa: F401
 
     torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory, sine_store) -> dict:
+    """A classifier checkpoint and a pretraining run (one step each) on the sine store."""
+    from typer.testing import CliRunner
+
+    from cwtmae_cli.cli.app import app
+
+    runner = CliRunner()
+    root = tmp_path_factory.mktemp("trained")
+    common = ["--data", str(sine_store), "--model", "tiny", "--steps", "1", "--batch-size", "2",
+              "--device", "cpu"]  # fmt: skip
+    result = runner.invoke(app, ["pretrain", *common, "--out", str(root / "pre")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["finetune", *common, "--from-scratch", "--head", "mlp", "--out", str(root / "ft")]
+    )
+    assert result.exit_code == 0, result.output
+    return {
+        "store": sine_store,
+        "classifier": root / "ft" / "checkpoints" / "best",
+        "mae": root / "pre" / "checkpoints" / "step-0000001",
+        "mae_run": root / "pre",
+    }

@@ -455,26 +455,6 @@ def snapshot(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, sine_store) -> dict:
-    """A classifier checkpoint and a pretraining run (one step each) on the sine store."""
-    root = tmp_path_factory.mktemp("trained")
-    common = ["--data", str(sine_store), "--model", "tiny", "--steps", "1", "--batch-size", "2",
-              "--device", "cpu"]  # fmt: skip
-    result = runner.invoke(app, ["pretrain", *common, "--out", str(root / "pre")])
-    assert result.exit_code == 0, result.output
-    result = runner.invoke(
-        app, ["finetune", *common, "--from-scratch", "--head", "mlp", "--out", str(root / "ft")]
-    )
-    assert result.exit_code == 0, result.output
-    return {
-        "store": sine_store,
-        "classifier": root / "ft" / "checkpoints" / "best",
-        "mae": root / "pre" / "checkpoints" / "step-0000001",
-        "mae_run": root / "pre",
-    }
-
-
 @pytest.fixture
 def previous(tmp_path, sine_store) -> Path:
     """A working folder holding an earlier store: it must come out of every failure untouched."""
