@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def prepare_store(
     items = find_recordings(recipe, source)
     splits = assign_splits([i.subject for i in items], recipe.split_fractions, recipe.seed)
     out = Path(out)
-    with StoreLock(out):
+    with _write_errors(out), StoreLock(out):
         writer = _open_writer(out, recipe, splits, overwrite)
         done = set(writer.committed_ids)
         todo = [i for i in items if i.recording_id not in done]
@@ -147,6 +148,19 @@ def prepare_store(
         windows_per_s=round((summary["n_windows"] - n_before) / max(elapsed_s, 1e-9), 1),
     )
     return summary
+
+
+@contextmanager
+def _write_errors(out: Path) -> Iterator[None]:
+    """A full disk or a read-only folder while writing: one StoreError; the store keeps its
+    last commit, so the same command resumes once the problem is fixed."""
+    try:
+        yield
+    except OSError as exc:
+        raise StoreError(
+            f"cannot write store {out}: {exc.strerror or exc}; free some space (or fix the "
+            "permissions) and rerun the same command to resume"
+        ) from exc
 
 
 def _results_in_order(todo: list[SourceItem], recipe: Recipe, workers: int):
