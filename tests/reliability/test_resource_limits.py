@@ -74,3 +74,60 @@ def test_full_disk_mid_recording_is_one_line_and_the_store_resumes(
     result = runner.invoke(app, [*args, "--out", str(store), "--json"])
     assert result.exit_code == 0, result.output
     _same_store(store, reference)
+
+
+def _spawned_ranks(pid: int) -> list[int]:
+    """Pids of the rank processes a ``--gpus N`` launcher spawned (not its resource tracker)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    ranks = []
+    for child in sorted(children):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            ranks.append(child)
+    return ranks
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_killed_rank_ends_the_distributed_run_with_a_clear_error(tmp_path, sine_store) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "cwtmae_cli", "pretrain", "--data", str(sine_store),
+           "--model", "tiny", "--steps", "400", "--batch-size", "2", "--save-every", "1",
+           "--gpus", "2", "--device", "cpu", "--out", str(run)]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while not (run / "checkpoints" / "step-0000002").exists():
+            assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
+            assert time.monotonic() < deadline, "the two ranks did not start training"
+            time.sleep(0.05)
+        ranks = _spawned_ranks(proc.pid)
+        assert len(ranks) == 2, ranks
+        os.kill(ranks[1], signal.SIGKILL)
+        killed_at = time.monotonic()
+        _, stderr = proc.communicate(timeout=90)
+        took_s = time.monotonic() - killed_at
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = stderr.decode()
+    errors = [line for line in text.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 1, text[-2000:]
+    assert len(errors) == 1 and "Traceback" not in text, text[-2000:]
+    assert "rank 1 was killed by signal 9" in errors[0]
+    assert took_s < 60, f"the launcher needed {took_s:.0f} s to notice"
+    time.sleep(0.5)
+    assert not Path(f"/proc/{ranks[0]}").exists(), "rank 0 was left running"
+    print(f"a killed rank ended the run in {took_s:.1f} s: {errors[0]}")
