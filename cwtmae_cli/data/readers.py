@@ -223,7 +223,7 @@ def _read_wfdb(
     fs_hz = float(rec.fs)
     intervals: list[Interval] = []
     ann_path = Path(annotations) if annotations is not None else record.with_suffix(".atr")
-    source = [f for f in files] + [f"{name}.hea"]
+    source = [*files, f"{name}.hea"]
     if annotations is not None or (with_ann and ann_path.is_file()):
         intervals = rhythm_intervals(ann_path, fs_hz, signal.shape[1])
         source.append(ann_path.name)
