@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -68,8 +69,38 @@ def _cwtmae(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
+BRIEF_LINES = [  # the product brief's four lines, which must work as written, in this order
+    "cwtmae prepare sleep-edf",
+    "cwtmae pretrain --gpus 2",
+    "cwtmae finetune --head cot --classes 5",
+    "cwtmae predict file.edf",
+]
+CPU_ADDITIONS = {  # all a CPU-only test machine adds to them
+    "pretrain": ["--device", "cpu", "--model", "tiny", "--steps", "2"],
+    "finetune": ["--device", "cpu", "--steps", "2"],
+    "evaluate": ["--device", "cpu"],
+    "predict": ["--device", "cpu"],
+}
+
+
+def _readme_sleep_edf_lines() -> list[list[str]]:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Sleep staging on Sleep-EDF", 1)[1]
+    block = re.search(r"```bash\n(.*?)```", section, re.DOTALL).group(1)
+    return [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.strip()]
+
+
+def test_readme_sleep_edf_block_holds_the_brief_lines_in_order() -> None:
+    lines = [" ".join(words) for words in _readme_sleep_edf_lines()]
+    found = [next(i for i, line in enumerate(lines) if line.startswith(brief))
+             for brief in BRIEF_LINES]
+    assert found == sorted(found), lines
+
+
 @pytest.mark.slow
-def test_the_four_brief_lines_work_as_typed_in_an_empty_folder(tmp_path: Path) -> None:
+def test_the_brief_lines_work_as_typed_in_an_empty_folder(tmp_path: Path) -> None:
+    """Runs the README's Sleep-EDF block (which holds the brief's four lines) in an empty folder,
+    with generated data instead of the download and only CPU_ADDITIONS added."""
     from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
 
     pairs = write_sleep_edf_dataset(tmp_path / "sleep-edf", n_subjects=5, minutes=30, seed=5)
@@ -79,30 +110,35 @@ def test_the_four_brief_lines_work_as_typed_in_an_empty_folder(tmp_path: Path) -
     shutil.copy(pairs[-1][0], folder / "file.edf")
     pairs[-1][0].unlink()
     pairs[-1][1].unlink()
+    source = ["--source", str(tmp_path / "sleep-edf")]
+    done = {}
+    for words in _readme_sleep_edf_lines():
+        args = [source if w == "--download" else [w] for w in words[1:]]
+        args = [a for group in args for a in group] + CPU_ADDITIONS.get(words[1], [])
+        done[words[1]] = _cwtmae(args, folder)
+    assert list(done) == ["prepare", "pretrain", "finetune", "evaluate", "predict"]
 
-    prepared = _cwtmae(["prepare", "sleep-edf", "--source", str(tmp_path / "sleep-edf")], folder)
     assert (folder / "stores" / "sleep-edf.zarr").is_dir()
-    assert "stores/sleep-edf.zarr" in prepared.stderr
+    assert "stores/sleep-edf.zarr" in done["prepare"].stderr
 
-    pretrained = _cwtmae(["pretrain", "--gpus", "2", "--device", "cpu", "--model", "tiny",
-                          "--steps", "2"], folder)
-    assert "using store stores/sleep-edf.zarr" in pretrained.stderr
+    assert "using store stores/sleep-edf.zarr" in done["pretrain"].stderr
     (pretrain_run,) = (folder / "runs").glob("pretrain-*")
     assert (pretrain_run / "FINISHED").exists()
     assert json.loads((pretrain_run / "config.json").read_text())["gpus"] == 2
 
-    finetuned = _cwtmae(["finetune", "--head", "cot", "--classes", "5", "--device", "cpu",
-                         "--steps", "2"], folder)
-    assert pretrain_run.name in finetuned.stderr  # it says which pretraining run it took
+    assert pretrain_run.name in done["finetune"].stderr  # it says which pretraining run it took
     (finetune_run,) = (folder / "runs").glob("finetune-*")
     config = json.loads((finetune_run / "config.json").read_text())
     assert Path(config["pretrained"]).resolve().is_relative_to(pretrain_run.resolve())
     meta = json.loads((finetune_run / "checkpoints" / "best" / "meta.json").read_text())
     assert meta["kind"] == "classifier" and meta["label_names"] == STAGES
 
-    predicted = _cwtmae(["predict", "file.edf", "--device", "cpu"], folder)
-    assert finetune_run.name in predicted.stderr  # the best checkpoint of that run
+    assert finetune_run.name in done["evaluate"].stderr
+    assert "accuracy" in done["evaluate"].stdout and "REM" in done["evaluate"].stdout
+
+    assert finetune_run.name in done["predict"].stderr  # the best checkpoint of that run
     table = (folder / "predictions" / "file_pred.tsv").read_text().splitlines()
     assert table[0].split("\t")[:4] == ["onset_s", "duration_s", "label", "confidence"]
     assert len(table) == 1 + 60
     assert {row.split("\t")[2] for row in table[1:]} <= set(STAGES)
+    assert (folder / "predictions" / "file_hypnogram.png").stat().st_size > 0
