@@ -8,6 +8,7 @@ the key.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
@@ -15,11 +16,6 @@ from typing import Any
 
 from cwtmae_cli.data.labels import LabelSpec
 from cwtmae_cli.errors import RecipeError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover (Python 3.10)
-    import tomli as tomllib  # type: ignore[no-redef]
 
 BUILTIN = ("sleep-edf", "mitdb-af", "edf", "wfdb")
 

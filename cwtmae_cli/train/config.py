@@ -7,14 +7,10 @@ The resolved configuration is written to ``config.json`` in the run folder and i
 from __future__ import annotations
 
 import dataclasses
+import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
 
 from cwtmae_cli.errors import ConfigError, UsageError
 
