@@ -59,6 +59,12 @@ def test_demo_runs_every_step_and_beats_chance(tmp_path: Path) -> None:
     for text in ("classification report", "precision", "wall time per step", "artefacts"):
         assert text in result.stdout
 
+    # The demo folder is an ordinary working folder: the commands find its store and runs.
+    again = CliRunner().invoke(app, ["evaluate", "--workdir", str(out), "--device", "cpu",
+                                     "--json", "-"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["summary"]["accuracy"] == pytest.approx(record["test_accuracy"])
+
 
 def _cwtmae(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CWTMAE_HOME"}
