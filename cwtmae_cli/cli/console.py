@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.text import Text
 
@@ -24,3 +26,28 @@ def error_line(message: str) -> None:
     """The one red line an error becomes; the message is printed literally (no markup)."""
     first_line = " ".join(str(message).split("\n")).strip() or "unknown error"
     err.print(Text(f"error: {first_line}", style="bold red"))
+
+
+def progress_bar(label: str, *fields: str) -> Any:
+    """A rich progress bar on stderr: ``label``, the bar, done/total, the text columns ``fields``
+    (format strings over the task, e.g. ``"{task.fields[rate]:.0f} windows/s"``), elapsed, ETA."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        *(TextColumn(field) for field in fields),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )

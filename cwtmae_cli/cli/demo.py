@@ -39,7 +39,7 @@ class _Display:
         self.n_steps, self.index, self.bar = n_steps, 0, None
 
     def step(self, name: str, command: str, record: Any) -> None:
-        from cwtmae_cli.cli.pretrain import TrainingProgress
+        from cwtmae_cli.cli.training_view import TrainingProgress
 
         if record is None:
             self.index += 1

@@ -8,23 +8,26 @@ from typing import Annotated
 
 import typer
 
-from cwtmae_cli.cli.options import Data, Device, Seed, Workdir
-from cwtmae_cli.cli.pretrain import (
-    BatchSize,
-    Channel,
+from cwtmae_cli.cli.options import (
     Compile,
     ConfigFile,
+    Data,
+    Device,
     Epochs,
     Gpus,
     Lr,
-    Model,
-    Out,
+    ModelSize,
     Resume,
+    RunOut,
     SaveEvery,
+    Seed,
     Steps,
-    common_flags,
-    run_and_report,
+    TrainBatch,
+    TrainChannel,
+    Workdir,
+    training_flags,
 )
+from cwtmae_cli.cli.training_view import run_and_report
 
 
 def finetune(
@@ -97,52 +100,26 @@ def finetune(
             show_default=False,
         ),
     ] = None,
-    model: Model = None,
-    channel: Channel = None,
+    model: ModelSize = None,
+    channel: TrainChannel = None,
     epochs: Epochs = None,
     steps: Steps = None,
-    batch_size: BatchSize = None,
+    batch_size: TrainBatch = None,
     lr: Lr = None,
     gpus: Gpus = None,
     device: Device = None,
     seed: Seed = None,
     save_every: SaveEvery = None,
-    out_dir: Out = None,
+    out: RunOut = None,
     resume: Resume = None,
     compile: Compile = False,
     config: ConfigFile = None,
     workdir: Workdir = None,
 ) -> None:
     """Fine-tune a classifier from a pretraining checkpoint; keeps the best on validation."""
+    flags = training_flags(locals())  # first, while the parameters are the only locals
     from cwtmae_cli.train.finetune import plan_finetune, run_finetune
 
-    flags = common_flags(
-        data=data,
-        pretrained=pretrained,
-        head=head,
-        classes=classes,
-        layer_decay=layer_decay,
-        class_weights=class_weights,
-        label_smoothing=label_smoothing,
-        freeze_encoder=freeze_encoder,
-        from_scratch=from_scratch,
-        dropout=dropout,
-        eval_every=eval_every,
-        model=model,
-        channel=channel,
-        epochs=epochs,
-        steps=steps,
-        batch_size=batch_size,
-        lr=lr,
-        gpus=gpus,
-        device=device,
-        seed=seed,
-        save_every=save_every,
-        out=out_dir,
-        resume=resume,
-        compile=compile,
-        workdir=workdir,
-    )
     plan = plan_finetune(flags, config)
     run_and_report(plan, run_finetune, "finetune")
 

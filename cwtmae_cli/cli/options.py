@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -42,3 +42,108 @@ Device = Annotated[
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+
+# Batch size of the inference commands (evaluate, predict).
+ForwardBatch = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]
+
+# Options of the two training commands (pretrain, finetune). None means "not given": the value
+# then comes from --config or the defaults (cwtmae_cli.train.config).
+TrainChannel = Annotated[
+    str | None,
+    typer.Option(
+        "--channel",
+        help="Store channel: name or index (default: 0, the first).",
+        show_default=False,
+    ),
+]
+Epochs = Annotated[
+    int | None,
+    typer.Option(
+        "--epochs",
+        help="Schedule length in passes over the training windows "
+        "(default: 20 pretrain, 10 finetune).",
+        show_default=False,
+    ),
+]
+Steps = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        help="Schedule length in optimizer steps (instead of --epochs).",
+        show_default=False,
+    ),
+]
+TrainBatch = Annotated[
+    int | None,
+    typer.Option(
+        "--batch-size",
+        help="Global batch, split evenly across --gpus (default: 64).",
+        show_default=False,
+    ),
+]
+Lr = Annotated[
+    float | None,
+    typer.Option(
+        "--lr",
+        help="Peak learning rate (default: 3e-4 pretrain, 5e-4 finetune).",
+        show_default=False,
+    ),
+]
+Gpus = Annotated[
+    int | None,
+    typer.Option(
+        "--gpus",
+        help="Processes to run, one per GPU (CPU processes over gloo with "
+        "--device cpu); under torchrun the launch decides (default: 1).",
+        show_default=False,
+    ),
+]
+SaveEvery = Annotated[
+    int | None,
+    typer.Option(
+        "--save-every",
+        help="Steps between checkpoints, plus one at the end (default: 1000).",
+        show_default=False,
+    ),
+]
+RunOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Run folder (default: <workdir>/runs/<command>-<UTC stamp>).",
+        show_default=False,
+    ),
+]
+Resume = Annotated[
+    Path | None,
+    typer.Option(
+        "--resume",
+        help="Continue a run exactly: its folder or one of its checkpoints/step-* folders.",
+        show_default=False,
+    ),
+]
+Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model.")]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML file of settings (flags win over it).", show_default=False),
+]
+ModelSize = Annotated[
+    str | None,
+    typer.Option(
+        "--model", help="Model size: tiny, small or base (default: base).", show_default=False
+    ),
+]
+
+
+def training_flags(params: dict[str, Any]) -> dict[str, Any]:
+    """A training command's parameters as config flags: only the options the user gave (None or
+    False = not given), ``--channel 1`` as index 1, paths as strings. ``config`` (the TOML file)
+    is not a flag: the planner takes it separately."""
+    flags = {k: v for k, v in params.items() if k != "config" and v is not None and v is not False}
+    channel = flags.get("channel")
+    if isinstance(channel, str) and channel.strip().isdigit():
+        flags["channel"] = int(channel)
+    for key in ("data", "out", "resume", "workdir", "pretrained"):
+        if key in flags:
+            flags[key] = str(flags[key])
+    return flags

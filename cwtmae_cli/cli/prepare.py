@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cwtmae_cli.cli.console import err, note, out
+from cwtmae_cli.cli.console import note, out, progress_bar
 from cwtmae_cli.cli.options import JsonFlag, Workdir
 
 Recipe = Annotated[
@@ -67,30 +67,6 @@ Download = Annotated[
 ]
 
 
-def _progress_bar():
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("recordings"),
-        TextColumn("{task.fields[rate]:>8.0f} windows/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=err,
-        transient=False,
-    )
-
-
 def prepare(
     recipe: Recipe,
     source: Source = None,
@@ -134,7 +110,11 @@ def prepare(
     note(f"using source {source}")
     note(f"writing store {store}")
     started = time.monotonic()
-    with _progress_bar() as bar:
+    with progress_bar(
+        "[progress.description]{task.description}",
+        "recordings",
+        "{task.fields[rate]:>8.0f} windows/s",
+    ) as bar:
         task = bar.add_task(spec.name, total=None, rate=0.0)
 
         def update(n_done: int, n_total: int, n_windows: int, rec_id: str) -> None:

@@ -1,0 +1,98 @@
+"""What the two training commands (pretrain, finetune) show: the progress bar on stderr while the
+engine runs, and the final summary table on stdout. The demo reuses the progress bar."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from cwtmae_cli.cli.console import note, out, progress_bar
+
+
+class TrainingProgress:
+    """Renders the engine's events as a rich progress bar on stderr."""
+
+    def __init__(self, title: str) -> None:
+        self.title = title
+        self.progress = progress_bar("[bold]{task.description}", "{task.fields[stats]}")
+        self.task: Any = None
+
+    def __enter__(self) -> TrainingProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "start":
+            self.task = self.progress.add_task(
+                self.title,
+                total=payload["total_steps"],
+                completed=payload["start_step"],
+                stats=f"batch {payload['global_batch']} on {payload['world_size']}x "
+                f"{payload['device']}",
+            )
+        elif kind == "step" and self.task is not None:
+            stats = (
+                f"epoch {payload['epoch']:.2f}  loss {payload['loss']:.4f}  "
+                f"lr {payload['lr']:.2e}  {payload['samples_per_s']:.1f} samples/s"
+            )
+            self.progress.update(self.task, completed=payload["step"], stats=stats)
+        elif kind == "eval":
+            mark = "  (best)" if payload.get("best") else ""
+            self.progress.console.print(
+                f"step {payload['step']}: val loss {payload['loss']:.4f}  "
+                f"accuracy {payload['accuracy']:.4f}  macro-F1 {payload['macro_f1']:.4f}  "
+                f"kappa {_num(payload.get('cohen_kappa'))}{mark}",
+                highlight=False,
+            )
+
+
+def _num(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def render_summary(summary: dict[str, Any], title: str) -> None:
+    """The final table on stdout."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    table.add_column("value", overflow="fold")
+    table.add_row("run folder", summary["run_dir"])
+    table.add_row(
+        "steps",
+        f"{summary['steps']} / {summary['total_steps']} "
+        f"({summary['epochs']} epochs) on {summary['world_size']} process(es)",
+    )
+    for key, value in summary.get("train", {}).items():
+        table.add_row(f"train {key} (last log)", _num(value))
+    for key in ("loss", "accuracy", "balanced_accuracy", "macro_f1", "cohen_kappa"):
+        if key in summary.get("val", {}):
+            table.add_row(f"val {key} (last)", _num(summary["val"][key]))
+    best = summary.get("best", {})
+    if best.get("value") is not None:
+        table.add_row(f"best val {best['metric']}", f"{best['value']:.4f} at step {best['step']}")
+    table.add_row("samples/s", _num(summary.get("samples_per_s"), 1))
+    table.add_row("time", f"{summary['elapsed_s']:.1f} s")
+    for key in ("checkpoint", "best_checkpoint", "figure"):
+        if summary.get(key):
+            table.add_row(key.replace("_", " "), summary[key])
+    out.print(table)
+
+
+def run_and_report(plan: Any, run: Callable[..., dict[str, Any]], title: str) -> None:
+    """Print what defaults picked, train with a progress bar, print the summary (rank 0)."""
+    if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
+        for line in plan.notes:
+            note(line)
+        note(f"run folder {plan.run_dir}")
+        with TrainingProgress(title) as progress:
+            summary = run(plan, progress)
+        render_summary(summary, title)
+    else:
+        run(plan, None)
