@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cwtmae_cli.cli.console import err, note, out
-from cwtmae_cli.cli.options import Checkpoint, Data, Device, Workdir
+from cwtmae_cli.cli.options import Checkpoint, Data, Device, ForwardBatch, Workdir
 
 Split = Annotated[str, typer.Option("--split", help="Store split to score: test, val or train.")]
 JsonOut = Annotated[
@@ -26,7 +26,6 @@ PlotOut = Annotated[
 PerRecording = Annotated[
     bool, typer.Option("--per-recording", help="Add a table with one row per recording.")
 ]
-BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]
 
 
 def _fmt(value: float | None, digits: int = 4) -> str:
@@ -99,7 +98,7 @@ def evaluate(
     json_path: JsonOut = None,
     plot: PlotOut = None,
     per_recording: PerRecording = False,
-    batch_size: BatchSize = 32,
+    batch_size: ForwardBatch = 32,
     device: Device = "auto",
     workdir: Workdir = None,
 ) -> None:
@@ -109,8 +108,7 @@ def evaluate(
     from rich.progress import Progress
 
     from cwtmae_cli.errors import CwtmaeError
-    from cwtmae_cli.evaluate.evaluation import default_checkpoint, evaluate_checkpoint
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.evaluate.evaluation import choose_checkpoint, evaluate_checkpoint
     from cwtmae_cli.workdir import find_store, resolve_workdir
 
     for target in (json_path, plot):  # fail before the work, not after it
@@ -120,13 +118,9 @@ def evaluate(
             except OSError as exc:
                 raise CwtmaeError(f"cannot write {target}: {exc.strerror or exc}") from None
     root = resolve_workdir(workdir)
-    if checkpoint is None:
-        ckpt = default_checkpoint(root)
+    ckpt = choose_checkpoint(root, checkpoint)
+    if checkpoint is None or ckpt != Path(checkpoint):  # a default or a run folder: name it
         note(f"using checkpoint {ckpt}")
-    else:
-        ckpt = resolve_checkpoint(checkpoint, prefer="best")
-        if ckpt != Path(checkpoint):
-            note(f"using checkpoint {ckpt}")
     store = find_store(root, data)
     if data is None:
         note(f"using store {store}")

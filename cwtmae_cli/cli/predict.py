@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cwtmae_cli.cli.console import err, note, out, warn
-from cwtmae_cli.cli.options import Checkpoint, Device, Workdir
+from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, Workdir
 
 PREDICTIONS_DIR = "predictions"
 
@@ -47,7 +47,6 @@ StrideS = Annotated[
 Plot = Annotated[
     bool, typer.Option("--plot", help="Also write <recording>_hypnogram.png (class over time).")
 ]
-BatchSize = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]
 
 
 def render_summary(table) -> None:
@@ -89,7 +88,7 @@ def predict(
     fmt: Format = "tsv",
     stride_s: StrideS = None,
     plot: Plot = False,
-    batch_size: BatchSize = 32,
+    batch_size: ForwardBatch = 32,
     device: Device = "auto",
     workdir: Workdir = None,
 ) -> None:
@@ -97,7 +96,7 @@ def predict(
     from rich.progress import Progress
 
     from cwtmae_cli.errors import CwtmaeError, UsageError
-    from cwtmae_cli.evaluate.evaluation import default_checkpoint
+    from cwtmae_cli.evaluate.evaluation import choose_checkpoint
     from cwtmae_cli.evaluate.prediction import (
         Predictor,
         ensure_writable,
@@ -105,7 +104,6 @@ def predict(
         predict_paths,
     )
     from cwtmae_cli.evaluate.table import FORMATS
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
     from cwtmae_cli.workdir import resolve_workdir
 
     if fmt not in FORMATS:
@@ -113,13 +111,9 @@ def predict(
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)
-    if checkpoint is None:
-        ckpt = default_checkpoint(root)
+    ckpt = choose_checkpoint(root, checkpoint)
+    if checkpoint is None or ckpt != Path(checkpoint):  # a default or a run folder: name it
         note(f"using checkpoint {ckpt}")
-    else:
-        ckpt = resolve_checkpoint(checkpoint, prefer="best")
-        if ckpt != Path(checkpoint):
-            note(f"using checkpoint {ckpt}")
     predictor = Predictor(
         ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
     )

@@ -36,6 +36,16 @@ def default_checkpoint(workdir: Path) -> Path:
     return resolve_checkpoint(run, prefer="best")
 
 
+def choose_checkpoint(workdir: Path, checkpoint: Path | None) -> Path:
+    """The classifier checkpoint folder to use: ``checkpoint`` (a run folder means its best
+    checkpoint) or, when None, the best of the latest fine-tuning run under ``workdir``."""
+    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+
+    if checkpoint is None:
+        return default_checkpoint(workdir)
+    return resolve_checkpoint(checkpoint, prefer="best")
+
+
 def checkpoint_channel(meta: dict) -> str:
     """The one channel a checkpoint's model was trained on (``preprocessing.channel``)."""
     channel = meta.get("preprocessing", {}).get("channel")
