@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cwtmae_cli.data.labels import LabelSpec
+from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
 from cwtmae_cli.errors import RecipeError
 
 BUILTIN = ("sleep-edf", "mitdb-af", "edf", "wfdb")
@@ -82,96 +83,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-# key -> (kind, check) per table; kinds: str, int, num, bool, strs, map, nums3
-_SCHEMA: dict[str, dict[str, str]] = {
-    "": {
-        "name": "str",
-        "description": "str",
-        "format": "str",
-        "extends": "str",
-        "source": "table",
-        "signal": "table",
-        "labels": "table",
-        "trim_wake": "table",
-        "qc": "table",
-        "split": "table",
-    },
-    "source": {
-        "pattern": "strs",
-        "exclude": "strs",
-        "recording_id_regex": "str",
-        "subject_regex": "str",
-        "annotations": "str",
-        "paired_pattern": "str",
-        "prefix_chars": "int",
-        "annotation_ext": "str",
-        "mne_folder": "str",
-    },
-    "signal": {
-        "channels": "strs",
-        "first_channel_fallback": "bool",
-        "fs_hz": "num",
-        "window_s": "num",
-        "align_to_annotations": "bool",
-    },
-    "labels": {
-        "names": "strs",
-        "map": "map",
-        "drop": "strs",
-        "unmapped": "str",
-        "uncovered": "str",
-        "min_cover": "num",
-    },
-    "trim_wake": {"wake": "str", "minutes": "num", "enabled": "bool"},
-    "qc": {"flat_ptp": "num"},
-    "split": {"fractions": "nums3", "seed": "int"},
-}
-
-
-def _check_type(key: str, kind: str, value: Any, where: str) -> Any:
-    ok = {
-        "str": isinstance(value, str),
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "num": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "bool": isinstance(value, bool),
-        "table": isinstance(value, dict),
-        "strs": isinstance(value, str)
-        or (isinstance(value, list) and all(isinstance(v, str) for v in value)),
-        "map": isinstance(value, dict) and all(isinstance(v, str) for v in value.values()),
-        "nums3": isinstance(value, list)
-        and len(value) == 3
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value),
-    }[kind]
-    if not ok:
-        wanted = {
-            "strs": "a list of strings",
-            "map": "a table of strings",
-            "num": "a number",
-            "nums3": "a list of 3 numbers",
-            "int": "an integer",
-            "bool": "true or false",
-            "str": "a string",
-            "table": "a table",
-        }[kind]
-        raise RecipeError(f"recipe {where}: `{key}` must be {wanted}, got {value!r}")
-    if kind == "strs" and isinstance(value, str):
-        return (value,)
-    if kind in ("strs", "nums3"):
-        return tuple(value)
-    return value
-
-
-def _validate_keys(data: dict, where: str) -> None:
-    for table, keys in _SCHEMA.items():
-        section = data if table == "" else data.get(table, {})
-        for key, value in section.items():
-            dotted = f"{table}.{key}" if table else key
-            if key not in keys:
-                known = ", ".join(sorted(keys))
-                raise RecipeError(f"recipe {where}: unknown key `{dotted}` (known: {known})")
-            _check_type(dotted, keys[key], value, where)
-
-
 def _deep_merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for key, value in over.items():
@@ -209,7 +120,7 @@ def _load_raw(name_or_path: str | Path, depth: int = 0) -> tuple[dict, str]:
             "or give the path of a .toml recipe"
         )
     data = _read_toml(path, where)
-    _validate_keys(data, where)
+    validate_keys(data, where)
     if "extends" in data:
         if depth > 3:
             raise RecipeError(f"recipe {where}: `extends` nests too deeply")
@@ -232,9 +143,8 @@ def _bad(where: str, key: str, message: str) -> RecipeError:
 
 def build_recipe(data: dict, where: str) -> Recipe:
     """Check values and build the Recipe (``data`` already has known keys of the right types)."""
-    kinds = _SCHEMA
     norm = {
-        t: {k: _check_type(k, kinds[t][k], v, where) for k, v in data.get(t, {}).items()}
+        t: {k: check_type(k, SCHEMA[t][k], v, where) for k, v in data.get(t, {}).items()}
         for t in ("source", "signal", "labels", "trim_wake", "qc", "split")
     }
     name = data.get("name") or Path(where).stem
