@@ -106,9 +106,8 @@ def run_demo(config: DemoConfig, on_step: StepCallback | None = None,
     config.out_dir.mkdir(parents=True, exist_ok=True)
     state: dict[str, Any] = {}
     records: list[StepRecord] = []
-    for name, template, step in STEPS:
-        shown = {k: _shown(v, config.out_dir) for k, v in {**asdict(config), **state}.items()}
-        line = template.format(**shown)
+    for name, command, step in STEPS:
+        line = command(config, {k: _shown(v, config.out_dir) for k, v in state.items()})
         if on_step:
             on_step(name, line, None)
         started = time.perf_counter()

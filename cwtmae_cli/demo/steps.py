@@ -55,17 +55,36 @@ def prepare(config: Any, state: State, on_train: TrainEvents) -> State:
     return {"store": store, "prepare_summary": summary}
 
 
-def _train_flags(config: Any, state: State) -> dict[str, Any]:
-    return {"data": str(state["store"]), "workdir": str(config.out_dir), "device": config.device,
-            "seed": config.seed, "batch_size": config.batch_size}
+def pretrain_flags(config: Any) -> dict[str, Any]:
+    """The options of the demo's ``cwtmae pretrain`` (store and folder are the defaults')."""
+    return {"model": "tiny", "steps": config.pretrain_steps, "batch_size": config.batch_size,
+            "lr": 1e-3, "save_every": config.pretrain_steps, "device": config.device,
+            "seed": config.seed}
+
+
+def finetune_flags(config: Any) -> dict[str, Any]:
+    """The options of the demo's ``cwtmae finetune`` (it takes the latest pretraining run)."""
+    return {"head": "cot", "classes": 5, "steps": config.finetune_steps,
+            "batch_size": config.batch_size, "lr": 2e-3, "layer_decay": 0.9,
+            "eval_every": max(1, config.finetune_steps // 4), "save_every": config.finetune_steps,
+            "device": config.device, "seed": config.seed}
+
+
+def as_command(command: str, flags: dict[str, Any]) -> str:
+    """``cwtmae <command> --key value ...``: what a user types for the same run."""
+    return " ".join([f"cwtmae {command}", *(f"--{k.replace('_', '-')} {v}" for k, v in
+                                             flags.items())])
+
+
+def _where(config: Any, state: State) -> dict[str, Any]:
+    return {"data": str(state["store"]), "workdir": str(config.out_dir)}
 
 
 def pretrain(config: Any, state: State, on_train: TrainEvents) -> State:
-    """``cwtmae pretrain --model tiny --steps N``: self-supervised MAE on the train split."""
+    """``cwtmae pretrain --model tiny ...``: self-supervised MAE on the train split."""
     from cwtmae_cli.train.pretrain import plan_pretrain, run_pretrain
 
-    flags = {**_train_flags(config, state), "model": "tiny", "steps": config.pretrain_steps,
-             "lr": 1e-3, "save_every": config.pretrain_steps}
+    flags = {**pretrain_flags(config), **_where(config, state)}
     summary = run_pretrain(plan_pretrain(flags), on_train)
     outputs: State = {"pretrain_run": Path(summary["run_dir"]), "pretrain_summary": summary}
     if summary.get("figure"):
@@ -74,14 +93,12 @@ def pretrain(config: Any, state: State, on_train: TrainEvents) -> State:
 
 
 def finetune(config: Any, state: State, on_train: TrainEvents) -> State:
-    """``cwtmae finetune --head cot --classes 5 --steps N`` from the pretraining run."""
+    """``cwtmae finetune --head cot --classes 5 ...`` from the pretraining run."""
     from cwtmae_cli.train.checkpoint import resolve_checkpoint
     from cwtmae_cli.train.finetune import plan_finetune, run_finetune
 
-    flags = {**_train_flags(config, state), "pretrained": str(state["pretrain_run"]),
-             "head": "cot", "classes": 5, "steps": config.finetune_steps, "lr": 2e-3,
-             "layer_decay": 0.9, "save_every": config.finetune_steps,
-             "eval_every": max(1, config.finetune_steps // 4)}
+    flags = {**finetune_flags(config), **_where(config, state),
+             "pretrained": str(state["pretrain_run"])}
     summary = run_finetune(plan_finetune(flags), on_train)
     run_dir = Path(summary["run_dir"])
     return {"finetune_run": run_dir, "checkpoint": resolve_checkpoint(run_dir, prefer="best"),
@@ -137,12 +154,15 @@ def heldout_truth(hypnogram: Path, onset_s: list[float]) -> list[str | None]:
     return truth
 
 
-STEPS: list[tuple[str, str, Callable[[Any, State, TrainEvents], State]]] = [
-    ("generate", "write_sleep_edf_dataset(...)  # synthetic data, not real recordings", generate),
-    ("prepare", "cwtmae prepare sleep-edf --source {data}", prepare),
-    ("pretrain", "cwtmae pretrain --model tiny --steps {pretrain_steps}", pretrain),
-    ("finetune", "cwtmae finetune --head cot --classes 5 --steps {finetune_steps}", finetune),
-    ("evaluate", "cwtmae evaluate --split test --json evaluation/report.json "
-                 "--plot evaluation/confusion.png", evaluate),
-    ("predict", "cwtmae predict {heldout_psg} --plot --out predictions", predict),
+Command = Callable[[Any, State], str]  # (config, state with paths as shown) -> command line
+STEPS: list[tuple[str, Command, Callable[[Any, State, TrainEvents], State]]] = [
+    ("generate", lambda c, s: "write_sleep_edf_dataset(...)  # synthetic, not real recordings",
+     generate),
+    ("prepare", lambda c, s: f"cwtmae prepare sleep-edf --source {s['data']}", prepare),
+    ("pretrain", lambda c, s: as_command("pretrain", pretrain_flags(c)), pretrain),
+    ("finetune", lambda c, s: as_command("finetune", finetune_flags(c)), finetune),
+    ("evaluate", lambda c, s: "cwtmae evaluate --split test --json evaluation/report.json "
+     f"--plot evaluation/confusion.png --device {c.device}", evaluate),
+    ("predict", lambda c, s: f"cwtmae predict {s['heldout_psg']} --plot --out predictions "
+     f"--device {c.device}", predict),
 ]

@@ -46,13 +46,23 @@ def test_library_refuses_the_same_sizes(tmp_path: Path) -> None:
     check_config(DemoConfig(tmp_path))
 
 
-def test_steps_run_in_the_order_a_user_types_them() -> None:
+def test_steps_run_in_the_order_a_user_types_them_and_show_real_commands(tmp_path: Path) -> None:
+    import shlex
+
+    import typer
+
     assert [name for name, _, _ in STEPS] == [
         "generate", "prepare", "pretrain", "finetune", "evaluate", "predict"]
-    commands = [template for _, template, _ in STEPS[1:]]
-    assert commands[0].startswith("cwtmae prepare sleep-edf --source")
-    assert commands[1].startswith("cwtmae pretrain --model tiny")
-    assert commands[2].startswith("cwtmae finetune --head cot --classes 5")
+    shown_state = {"data": "synthetic-sleep-edf", "heldout_psg": "synthetic-heldout/x.edf"}
+    lines = [command(DemoConfig(tmp_path), shown_state) for _, command, _ in STEPS[1:]]
+    assert lines[0] == "cwtmae prepare sleep-edf --source synthetic-sleep-edf"
+    assert lines[1].startswith("cwtmae pretrain --model tiny --steps 40")
+    assert lines[2].startswith("cwtmae finetune --head cot --classes 5 --steps 120")
+    root = typer.main.get_command(app)
+    for line in lines:  # every option shown is one the command has, with a value it accepts
+        words = shlex.split(line)
+        context = root.commands[words[1]].make_context(words[1], words[2:])
+        assert context.params, line
 
 
 def test_generate_holds_back_one_unseen_subject(tmp_path: Path) -> None:
