@@ -18,7 +18,12 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from cwtmae_cli.data.lock import StoreLock
-from cwtmae_cli.data.process import ProcessedRecording, check_window, process_item
+from cwtmae_cli.data.process import (
+    ProcessedRecording,
+    check_window,
+    process_item,
+    stream_item,
+)
 from cwtmae_cli.data.recipes import Recipe
 from cwtmae_cli.data.sources import SourceItem, find_recordings
 from cwtmae_cli.data.split import assign_splits
@@ -117,18 +122,21 @@ def prepare_store(
         if progress:
             progress(n_resumed, len(items), 0, "")
         for item, result in _results_in_order(todo, recipe, workers):
+            if result is None:  # in this process: stream the recording into the store
+                result = _stream_into(writer, item, recipe, splits[item.subject])
             if isinstance(result, str):
                 if strict:
                     raise DataError(f"{result} (stopped by --strict)")
                 skipped.append({"id": item.recording_id, "reason": result})
             else:
-                writer.append(
-                    result.info,
-                    result.signals,
-                    result.labels,
-                    result.start_s,
-                    splits[item.subject],
-                )
+                if isinstance(result, ProcessedRecording):
+                    writer.append(
+                        result.info,
+                        result.signals,
+                        result.labels,
+                        result.start_s,
+                        splits[item.subject],
+                    )
                 written += 1
             if progress:
                 n_done = n_resumed + written + len(skipped)
@@ -163,11 +171,35 @@ def _write_errors(out: Path) -> Iterator[None]:
         ) from exc
 
 
+def _stream_into(writer: StoreWriter, item: SourceItem, recipe: Recipe, split: int) -> dict | str:
+    """Process ``item`` block by block straight into the store, then commit it: memory stays
+    bounded however long the recording. Returns its info, or why it cannot be used (then
+    nothing of it stays in the store)."""
+    block = writer.arrays["signals"].chunks[0]  # whole chunks per block: each written once
+
+    def emit(signals, labels, start_s) -> None:
+        writer.append_part(signals, labels, start_s, split)
+
+    try:
+        info = stream_item(item, recipe, emit, block_windows=block)
+    except OSError:
+        raise  # a write error: the caller reports it; the store keeps its last commit
+    except CwtmaeError as exc:
+        writer.discard()
+        return str(exc)
+    except Exception as exc:  # a library failing on a damaged file: report, keep going
+        writer.discard()
+        return f"{item.recording_id}: {type(exc).__name__}: {exc}"
+    writer.commit(info, split)
+    return info
+
+
 def _results_in_order(todo: list[SourceItem], recipe: Recipe, workers: int):
-    """Yield ``(item, result)`` in ``todo`` order, computing up to ``2 * workers`` ahead."""
+    """Yield ``(item, result)`` in ``todo`` order, computing up to ``2 * workers`` ahead; with
+    one worker the result is None: the caller streams the recording itself."""
     if workers == 1 or len(todo) <= 1:
         for item in todo:
-            yield item, _safe_process(item, recipe)
+            yield item, None
         return
     ahead = 2 * workers
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

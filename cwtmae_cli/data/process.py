@@ -7,12 +7,13 @@ description; the writer (main process) appends them to the store.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from cwtmae_cli.data.labels import UNLABELLED, label_windows, wake_trim_mask
-from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.readers import open_recording
 from cwtmae_cli.data.recipes import Recipe
 from cwtmae_cli.data.resample import resample
 from cwtmae_cli.data.sources import SourceItem
@@ -33,10 +34,32 @@ class ProcessedRecording:
 
 def process_item(item: SourceItem, recipe: Recipe) -> ProcessedRecording:
     """Turn one source recording into kept windows. DataError when it cannot be used."""
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    info = stream_item(item, recipe, lambda *part: parts.append(part), block_windows=None)
+    if len(parts) == 1:
+        return ProcessedRecording(info, *parts[0])
+    signals, labels, start_s = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    return ProcessedRecording(info, signals, labels, start_s)
+
+
+# emit(signals (w, C, L) float32, labels (w,) int16, start_s (w,) float64): kept windows, in order
+Emit = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
+
+
+def stream_item(
+    item: SourceItem, recipe: Recipe, emit: Emit, block_windows: int | None = 256
+) -> dict:
+    """:func:`process_item` in blocks: the kept windows of every ``block_windows`` windows cut
+    go to ``emit`` as soon as they are made; returns the recording's ``info``.
+
+    An EDF/BDF file already at the recipe's rate is read block by block, so memory does not
+    grow with the recording's length; anything to resample (or ``block_windows=None``) is read
+    whole. Both give the same windows.
+    """
     if item.problem:
         raise DataError(f"{item.recording_id}: {item.problem}")
     sig = recipe.signal
-    rec = read_recording(
+    stream = open_recording(
         item.path,
         list(sig.channels) or None,
         item.annotations,
@@ -45,48 +68,81 @@ def process_item(item: SourceItem, recipe: Recipe) -> ProcessedRecording:
         first_channel_fallback=sig.first_channel_fallback,
         read_annotations=recipe.source.annotations != "none",
     )
-    if rec.duration_s < sig.window_s:
+    rec = stream.recording
+    duration_s = stream.n_samples / rec.fs_hz
+    if duration_s < sig.window_s:
         raise DataError(
-            f"{item.recording_id}: recording is {rec.duration_s:.1f} s long, shorter than one "
+            f"{item.recording_id}: recording is {duration_s:.1f} s long, shorter than one "
             f"{sig.window_s:g}-s window"
         )
-    signal = resample(rec.signal, rec.fs_hz, sig.fs_hz)  # (C, m)
     offset_s = 0.0
     if sig.align_to_annotations and rec.intervals:
         offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
-    windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
-    del signal
+    dropped: Counter[str] = Counter()
+    n_cut = 0
+    if block_windows is None or rec.fs_hz != sig.fs_hz:
+        signal = resample(stream.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
+        windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
+        del signal
+        n_cut = len(start_s)
+        _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
+    else:
+        n_samples = window_samples(sig.window_s, sig.fs_hz)
+        first = int(round(offset_s * sig.fs_hz))
+        n_windows = max(0, (stream.n_samples - first - n_samples) // n_samples + 1)
+        for b in range(0, n_windows, block_windows):
+            n_block = min(block_windows, n_windows - b)
+            begin = first + b * n_samples
+            block = stream.read(begin, begin + n_block * n_samples)  # (C, n_block * L)
+            windows, _ = cut_windows(block, sig.fs_hz, sig.window_s)  # (n_block, C, L)
+            start_s = (begin + np.arange(n_block) * n_samples) / sig.fs_hz  # (n_block,)
+            n_cut += n_block
+            _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
+    return {
+        "id": item.recording_id,
+        "subject": item.subject,
+        "source_files": rec.source_files,
+        "file_channels": rec.channels,
+        "fs_hz_in": rec.fs_hz,
+        "duration_s": round(duration_s, 3),
+        "n_windows_cut": n_cut,
+        "dropped": dict(sorted(dropped.items())),
+    }
+
+
+def _emit_kept(
+    item: SourceItem,
+    recipe: Recipe,
+    intervals: list,
+    windows: np.ndarray,
+    start_s: np.ndarray,
+    emit: Emit,
+    dropped: Counter,
+) -> None:
+    """Label, wake-trim and quality-check ``windows`` (W, C, L); emit the kept ones and count
+    the others in ``dropped`` by reason."""
+    sig = recipe.signal
     n_cut = len(start_s)
     reasons: list[str | None] = [None] * n_cut
     labels = np.full(n_cut, UNLABELLED, dtype=np.int16)
     if recipe.labels is not None:
         try:
-            labels, reasons = label_windows(start_s, sig.window_s, rec.intervals, recipe.labels)
+            labels, reasons = label_windows(start_s, sig.window_s, intervals, recipe.labels)
         except DataError as exc:  # an annotation the label map does not know: say whose
             where = item.annotations.name if item.annotations else item.recording_id
             raise DataError(f"{item.recording_id}: {exc} (in {where})") from None
         trim = recipe.trim_wake
         if trim is not None and trim.enabled:
             inside = wake_trim_mask(
-                start_s, sig.window_s, rec.intervals, recipe.labels, trim.wake, trim.minutes
+                start_s, sig.window_s, intervals, recipe.labels, trim.wake, trim.minutes
             )
             trimmed = [None if ok else "wake-trimmed" for ok in inside]
             reasons = [r or t for r, t in zip(reasons, trimmed, strict=True)]
     quality = quality_reasons(windows, recipe.flat_ptp)
     reasons = [r or q for r, q in zip(reasons, quality, strict=True)]
     keep = np.array([r is None for r in reasons], dtype=bool)
-    dropped = Counter(r for r in reasons if r is not None)
-    info = {
-        "id": item.recording_id,
-        "subject": item.subject,
-        "source_files": rec.source_files,
-        "file_channels": rec.channels,
-        "fs_hz_in": rec.fs_hz,
-        "duration_s": round(rec.duration_s, 3),
-        "n_windows_cut": n_cut,
-        "dropped": dict(sorted(dropped.items())),
-    }
-    return ProcessedRecording(info, windows[keep], labels[keep], start_s[keep])
+    dropped.update(r for r in reasons if r is not None)
+    emit(windows[keep], labels[keep], start_s[keep])
 
 
 def check_window(recipe: Recipe) -> int:

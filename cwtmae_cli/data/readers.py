@@ -42,19 +42,62 @@ def read_recording(
     annotation file (hypnogram) or a WFDB annotation file (``100.atr``); by default the EDF+
     file's own annotations or ``<record>.atr`` when present (none if not ``read_annotations``).
     """
+    stream = open_recording(
+        path,
+        channels,
+        annotations,
+        subject=subject,
+        recording_id=recording_id,
+        first_channel_fallback=first_channel_fallback,
+        read_annotations=read_annotations,
+    )
+    rec = stream.recording
+    rec.signal = stream.read(0, stream.n_samples)  # (C, n) physical units
+    return rec
+
+
+class RecordingStream:
+    """A recording opened for reading sample ranges: ``recording`` describes it (its ``signal``
+    is empty), ``read(start, stop)`` returns ``(C, stop - start)`` float32 in physical units.
+    EDF/BDF files are read range by range from disk (long recordings never sit in memory
+    whole); WFDB records are read whole on opening."""
+
+    def __init__(self, recording: Recording, n_samples: int, read_range) -> None:
+        self.recording = recording
+        self.n_samples = n_samples
+        self._read_range = read_range
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        return self._read_range(start, stop)
+
+
+def open_recording(
+    path: Path,
+    channels: list[str] | None = None,
+    annotations: Path | None = None,
+    *,
+    subject: str | None = None,
+    recording_id: str | None = None,
+    first_channel_fallback: bool = False,
+    read_annotations: bool = True,
+) -> RecordingStream:
+    """Like :func:`read_recording`, but returns a :class:`RecordingStream`."""
     path = Path(path)
     if is_edf(path):
-        rec = _read_edf(path, channels, annotations, first_channel_fallback, read_annotations)
+        stream = _open_edf(path, channels, annotations, first_channel_fallback, read_annotations)
     elif path.suffix.lower() in WFDB_SUFFIXES or path.with_suffix(".hea").exists():
-        rec = _read_wfdb(path, channels, annotations, first_channel_fallback, read_annotations)
+        whole = _read_wfdb(path, channels, annotations, first_channel_fallback, read_annotations)
+        signal, whole.signal = whole.signal, whole.signal[:, :0]
+        stream = RecordingStream(whole, signal.shape[1], lambda a, b: signal[:, a:b].copy())
     else:
         raise DataError(
             f"cannot tell the format of {path}: expected an .edf/.bdf file or a WFDB record "
             "(.hea with .dat or .mat)"
         )
+    rec = stream.recording
     rec.recording_id = recording_id or rec.recording_id
     rec.subject = subject or rec.recording_id
-    return rec
+    return stream
 
 
 def _pick(wanted: list[str] | None, available: list[str], where: str, fallback: bool) -> list[int]:
@@ -68,9 +111,9 @@ def _pick(wanted: list[str] | None, available: list[str], where: str, fallback: 
         raise
 
 
-def _read_edf(
+def _open_edf(
     path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
-) -> Recording:
+) -> RecordingStream:
     import mne
 
     if not path.is_file():
@@ -84,7 +127,6 @@ def _read_edf(
         # Re-open with only these channels: mixed-rate files then load at the picks' own rate.
         raw = read(path, include=names, preload=False, verbose="error")
         raw = raw.reorder_channels(names)
-        data = raw.get_data()  # (C, n_samples) in SI units
     except DataError:
         raise
     except Exception as exc:  # MNE raises many types for damaged files
@@ -97,15 +139,25 @@ def _read_edf(
         unit = str(orig_units.get(name, "")).strip()
         units.append(unit.replace("µ", "u").replace("μ", "u"))
         scale.append(_VOLT_SCALE.get(unit.lower(), 1.0))
-    signal = (data / np.asarray(scale)[:, None]).astype(np.float32)  # (C, n) physical units
+    volts_per_unit = np.asarray(scale)[:, None]  # (C, 1)
+
+    def read_range(start: int, stop: int) -> np.ndarray:
+        try:
+            data = raw.get_data(start=start, stop=stop)  # (C, stop - start) in SI units
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise DataError(f"cannot read {path.name}: {exc} (is the file damaged?)") from exc
+        return (data / volts_per_unit).astype(np.float32)  # (C, n) physical units
+
     if annotations is not None:
         intervals = _annotation_file_intervals(Path(annotations), raw)
         files = [path.name, Path(annotations).name]
     else:
         intervals = _mne_intervals(raw.annotations, offset_s=0.0) if with_ann else []
         files = [path.name]
-    return Recording(
-        signal=signal,
+    recording = Recording(
+        signal=np.zeros((len(names), 0), dtype=np.float32),
         fs_hz=float(raw.info["sfreq"]),
         channels=names,
         units=units,
@@ -113,6 +165,7 @@ def _read_edf(
         recording_id=path.stem,
         source_files=files,
     )
+    return RecordingStream(recording, int(raw.n_times), read_range)
 
 
 def check_edf_size(path: Path) -> None:

@@ -49,6 +49,7 @@ class StoreWriter:
         self.path = Path(path)
         self.group = group
         self.arrays = {name: group[name] for name in ARRAY_NAMES}
+        self.n_pending = 0  # windows of the recording being written, past the last commit
 
     @classmethod
     def create(
@@ -138,10 +139,18 @@ class StoreWriter:
         ``info`` holds ``id, subject, source_files, dropped``; ``signals`` (W, C, L),
         ``labels`` (W,), ``start_s`` (W,). ``W`` may be 0 (every window dropped).
         """
-        n_old, n_new = self.n_committed, self.n_committed + len(labels)
-        recordings = list(self.group.attrs.get("recordings", []))
-        rec_index = len(recordings)
+        self.append_part(signals, labels, start_s, split_code)
+        self.commit(info, split_code)
+
+    def append_part(
+        self, signals: np.ndarray, labels: np.ndarray, start_s: np.ndarray, split_code: int
+    ) -> None:
+        """Write more windows of the recording being appended (``signals`` (w, C, L), ``labels``
+        and ``start_s`` (w,)), after the last commit: invisible until :meth:`commit`."""
+        n_old = self.n_committed + self.n_pending
+        n_new = n_old + len(labels)
         if n_new > n_old:
+            rec_index = len(self.group.attrs.get("recordings", []))
             values = {
                 "signals": np.asarray(signals, dtype=np.float32),
                 "labels": np.asarray(labels, dtype=np.int16),
@@ -152,12 +161,27 @@ class StoreWriter:
             for name, array in self.arrays.items():
                 array.resize((n_new, *array.shape[1:]))
                 array[n_old:n_new] = values[name]
-        entry = {**info, "split": int(split_code), "n_windows": n_new - n_old}
+        self.n_pending = n_new - self.n_committed
+
+    def commit(self, info: dict, split_code: int) -> None:
+        """Commit the recording whose windows :meth:`append_part` wrote (possibly none)."""
+        recordings = list(self.group.attrs.get("recordings", []))
+        n_new = self.n_committed + self.n_pending
+        entry = {**info, "split": int(split_code), "n_windows": self.n_pending}
         # The commit: one atomic rewrite of the group's zarr.json. (Not `attrs.update`: zarr's
         # Attributes is a MutableMapping whose update writes the file once per key.)
         self.group.update_attributes(
             {"recordings": [*recordings, entry], "n_committed": n_new, "updated_utc": _now()}
         )
+        self.n_pending = 0
+
+    def discard(self) -> None:
+        """Drop the windows written since the last commit (a recording that failed midway)."""
+        n = self.n_committed
+        for array in self.arrays.values():
+            if array.shape[0] != n:
+                array.resize((n, *array.shape[1:]))
+        self.n_pending = 0
 
     def finish(self, skipped: list[dict]) -> None:
         """Mark the store complete (every recording processed or listed in ``skipped``)."""
