@@ -131,3 +131,89 @@ def test_a_killed_rank_ends_the_distributed_run_with_a_clear_error(tmp_path, sin
     time.sleep(0.5)
     assert not Path(f"/proc/{ranks[0]}").exists(), "rank 0 was left running"
     print(f"a killed rank ended the run in {took_s:.1f} s: {errors[0]}")
+
+
+CAPPED = r"""
+import resource, sys, threading
+# Address space, not memory, is what RLIMIT_AS caps: keep thread stacks (8 MiB reserved each by
+# default, for Python and C threads alike) and malloc arenas from eating it.
+threading.stack_size(512 * 1024)
+resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
+from pathlib import Path
+from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.readers import read_recording
+import mne, scipy.signal, zarr  # noqa: F401  (imported before the cap: their code is not data)
+
+cap_bytes, edf, out = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+size_kb = int(Path("/proc/self/status").read_text().split("VmSize:")[1].split()[0])
+limit = size_kb * 1024 + cap_bytes
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    read_recording(edf, ["Fpz-Cz"])
+    print("WHOLE-READ-FITS")
+except Exception as exc:  # MemoryError, or DataError wrapping one
+    print("WHOLE-READ-FAILS", type(exc).__name__, str(exc)[:200])
+try:
+    app(["prepare", "edf", "--source", str(edf.parent), "--channels", "Fpz-Cz", "--out", out])
+except SystemExit as exc:
+    sys.exit(exc.code)
+"""
+CAP_MB = 120
+HOURS = 48
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").is_file(), reason="needs Linux /proc")
+def test_prepare_streams_a_recording_larger_than_its_memory_cap(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    from cwtmae_cli.data.readers import open_recording
+    from cwtmae_cli.data.synthetic import write_edf
+
+    n = int(HOURS * 3600 * 100)
+    rng = np.random.default_rng(0)
+    eeg = 30 * np.sin(2 * np.pi * 10 * np.arange(n) / 100) + rng.normal(0, 10, n)  # (n,)
+    edf = write_edf(tmp_path / "src" / "long.edf", eeg[None], 100.0, ["EEG Fpz-Cz"],
+                    record_duration_s=30.0)  # fmt: skip
+    del eeg
+    whole_bytes = n * (8 + 8 + 4)  # float64 read, float64 scaled, float32 result
+    assert whole_bytes > 2.5 * CAP_MB * 2**20  # loading it whole needs far more than the cap
+    out = tmp_path / "long.zarr"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MALLOC_ARENA_MAX": "2"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", CAPPED, str(CAP_MB * 2**20), str(edf), str(out)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert "WHOLE-READ-FAILS" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    store = open_store(out)
+    assert len(store) == HOURS * 120 and store.complete
+    stream = open_recording(edf, ["Fpz-Cz"])
+    for w in (0, 1234, len(store) - 1):  # spot checks: each window is its slice of the file
+        expected = stream.read(w * 3000, (w + 1) * 3000)
+        np.testing.assert_array_equal(store.signals[w], expected)
+        assert store.start_s[w] == w * 30.0
+    print(f"{HOURS} h recording ({whole_bytes / 2**20:.0f} MiB to load whole) prepared under a "
+          f"{CAP_MB} MiB cap: {len(store)} windows")  # fmt: skip
+
+
+def test_streamed_windows_equal_the_whole_recordings(tmp_path, nights) -> None:
+    """Block-wise reading gives the same windows, labels and drops as reading whole."""
+    from cwtmae_cli.data.process import process_item, stream_item
+    from cwtmae_cli.data.recipes import load_recipe
+    from cwtmae_cli.data.sources import find_recordings
+
+    recipe = load_recipe("sleep-edf")
+    item = find_recordings(recipe, nights)[0]
+    whole = process_item(item, recipe)
+    parts: list[tuple] = []
+    info = stream_item(item, recipe, lambda *part: parts.append(part), block_windows=7)
+    assert len(parts) > 2 and info == whole.info
+    for got, want in zip(
+        (np.concatenate(a) for a in zip(*parts, strict=True)),
+        (whole.signals, whole.labels, whole.start_s),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(got, want)
