@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from cwtmae_cli.data.split import SPLIT_NAMES
+from cwtmae_cli.data.writer import write_store_from_arrays  # noqa: F401  (the public name here)
 from cwtmae_cli.errors import StoreError
 
 SCHEMA_VERSION = 1
@@ -199,45 +200,3 @@ def describe_store(path: Path | str) -> dict:
         "dropped": dict(sorted(dropped.items())),
         "skipped": list(store.attrs.get("skipped", [])),
     }
-
-
-def write_store_from_arrays(
-    path: Path | str,
-    signals: np.ndarray,
-    labels: np.ndarray,
-    recording: np.ndarray,
-    start_s: np.ndarray,
-    *,
-    fs_hz: float,
-    window_s: float,
-    channels: list[str],
-    label_names: list[str],
-    subjects: list[str],
-    recording_ids: list[str] | None = None,
-    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-    split: np.ndarray | None = None,
-) -> Path:
-    """Write a complete store in one go (tests, synthetic data sets). Overwrites ``path``.
-
-    ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
-    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded subject-wise split.
-    """
-    from cwtmae_cli.data.writer import write_arrays
-
-    return write_arrays(
-        Path(path),
-        signals,
-        labels,
-        recording,
-        start_s,
-        fs_hz=fs_hz,
-        window_s=window_s,
-        channels=channels,
-        label_names=label_names,
-        subjects=subjects,
-        recording_ids=recording_ids,
-        split_fractions=split_fractions,
-        seed=seed,
-        split=split,
-    )

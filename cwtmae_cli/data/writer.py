@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,6 @@ import numpy as np
 
 from cwtmae_cli import __version__
 from cwtmae_cli.data.split import assign_splits
-from cwtmae_cli.data.store import ARRAY_NAMES, SCHEMA_VERSION
 
 CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
 _DTYPES = {
@@ -39,13 +38,15 @@ def chunk_windows_for(n_samples: int) -> int:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class StoreWriter:
     """Appends recordings to a store; the only object that writes one."""
 
     def __init__(self, path: Path, group: Any) -> None:
+        from cwtmae_cli.data.store import ARRAY_NAMES  # not at the top: store.py imports this
+
         self.path = Path(path)
         self.group = group
         self.arrays = {name: group[name] for name in ARRAY_NAMES}
@@ -68,6 +69,8 @@ class StoreWriter:
         """
         import zarr
         from zarr.codecs import BloscCodec
+
+        from cwtmae_cli.data.store import SCHEMA_VERSION
 
         path = Path(path)
         for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a crashed create
@@ -188,8 +191,8 @@ class StoreWriter:
         self.group.update_attributes({"complete": True, "skipped": skipped, "updated_utc": _now()})
 
 
-def write_arrays(
-    path: Path,
+def write_store_from_arrays(
+    path: Path | str,
     signals: np.ndarray,
     labels: np.ndarray,
     recording: np.ndarray,
@@ -200,12 +203,17 @@ def write_arrays(
     channels: list[str],
     label_names: list[str],
     subjects: list[str],
-    recording_ids: list[str] | None,
-    split_fractions: tuple[float, float, float],
-    seed: int,
-    split: np.ndarray | None,
+    recording_ids: list[str] | None = None,
+    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+    seed: int = 0,
+    split: np.ndarray | None = None,
 ) -> Path:
-    """Body of :func:`cwtmae_cli.data.store.write_store_from_arrays`."""
+    """Write a complete store in one go (tests, synthetic data sets). Overwrites ``path``.
+    Also importable from :mod:`cwtmae_cli.data.store`.
+
+    ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
+    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded subject-wise split.
+    """
     signals = np.asarray(signals, dtype=np.float32)
     if signals.ndim != 3:
         raise ValueError(f"signals must be (N, C, L), got shape {signals.shape}")
