@@ -8,6 +8,7 @@ checkpoint write), the metrics logged every step (so every logged value can be c
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,21 @@ def _finetune_args(pretrained: Path) -> list[str]:
         "finetune", "--pretrained", str(pretrained), "--head", "cot", "--eval-every", "3",
         *COMMON[2:],
     ]  # fmt: skip
+
+
+def _writing(run: Path) -> Callable[[], bool]:
+    """Holds once a checkpoint temp folder appears that was not there at the first call."""
+    seen: set[str] | None = None
+
+    def test() -> bool:
+        nonlocal seen
+        temps = {p.name for p in (run / "checkpoints").glob(".step-*.tmp-*")}
+        if seen is None:
+            seen = temps
+        return bool(temps - seen)
+
+    test.__doc__ = "writing a checkpoint"
+    return test
 
 
 def _same_weights(a: Path, b: Path) -> None:
@@ -65,15 +81,20 @@ def _crash_and_compare(tmp_path: Path, args: list[str], seed: int, command: str)
         remove(run)  # killed before its first checkpoint: nothing to resume, start again
         return [*args, "--config", str(config), "--out", str(run)]
 
-    # Kill points: one during start-up, the others at a random moment of a random step (after
-    # that step's predecessor checkpoint appeared), in increasing step order.
+    # Kill points: one during start-up, the others at a random moment of a random step k (after
+    # checkpoint k appeared) in increasing step order; every other one instead within 10 ms of
+    # the next checkpoint's temporary folder appearing, i.e. in the middle of writing it.
     rng = random.Random(seed)
     step_s = (ref.elapsed_s - (ref.seen_s or 0.0)) / (STEPS - 1)
     targets = sorted(rng.sample(range(1, STEPS), N_KILLS - 1))
-    points: list[tuple[Path | None, float]] = [(None, rng.uniform(0, ref.seen_s or 1.0))]
-    points += [
-        (run / "checkpoints" / f"step-{k:07d}", rng.uniform(0, 1.5 * step_s)) for k in targets
+    points: list[tuple[Path | Callable[[], bool] | None, float]] = [
+        (None, rng.uniform(0, ref.seen_s or 1.0))
     ]
+    for i, k in enumerate(targets):
+        if i % 2:
+            points.append((_writing(run), rng.uniform(0, 0.01)))
+        else:
+            points.append((run / "checkpoints" / f"step-{k:07d}", rng.uniform(0, 1.5 * step_s)))
     counts, last = kill_loop(
         start,
         is_resumable=lambda: check_run_folder(run)["resumable"],
