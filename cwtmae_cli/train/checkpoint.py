@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from cwtmae_cli import __version__
-from cwtmae_cli.errors import CheckpointError, ConfigError
+from cwtmae_cli.errors import CheckpointError, ConfigError, TrainingError
 from cwtmae_cli.train.state import TRAIN_STATE_FILE
 
 FORMAT_VERSION = 1
@@ -110,8 +110,13 @@ def save_checkpoint(
         fsync_dir(dir.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a full disk, a read-only folder: say so in one line
+            raise TrainingError(
+                f"cannot write checkpoint {dir}: {exc.strerror or exc}; free some space (or fix "
+                "the permissions) and continue the run with --resume"
+            ) from exc
         raise
     return dir
 
