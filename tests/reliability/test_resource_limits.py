@@ -217,3 +217,36 @@ def test_streamed_windows_equal_the_whole_recordings(tmp_path, nights) -> None:
         strict=True,
     ):
         np.testing.assert_array_equal(got, want)
+
+
+def test_full_disk_during_a_checkpoint_is_one_line_and_the_run_resumes(
+    tmp_path, sine_store, monkeypatch
+) -> None:
+    import safetensors.torch
+    from safetensors.torch import load_file
+
+    args = ["pretrain", "--data", str(sine_store), "--model", "tiny", "--steps", "4",
+            "--batch-size", "2", "--device", "cpu", "--save-every", "1", "--seed", "2"]  # fmt: skip
+    reference, run = tmp_path / "reference", tmp_path / "run"
+    assert runner.invoke(app, [*args, "--out", str(reference)]).exit_code == 0
+    real_save = safetensors.torch.save_file
+    calls = {"n": 0}
+
+    def save_until_full(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the step-3 checkpoint: the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_save(*a, **kw)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", save_until_full)
+    message = _one_error(runner.invoke(app, [*args, "--out", str(run)]))
+    assert "step-0000003" in message and "No space left on device" in message
+    assert "--resume" in message
+    left = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert left == ["step-0000001", "step-0000002"]  # no half-written checkpoint
+    monkeypatch.setattr(safetensors.torch, "save_file", real_save)  # space was freed
+    result = runner.invoke(app, ["pretrain", "--resume", str(run), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    final = "checkpoints/step-0000004/model.safetensors"
+    want, got = load_file(str(reference / final)), load_file(str(run / final))
+    assert all(want[k].equal(got[k]) for k in want)
