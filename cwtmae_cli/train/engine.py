@@ -258,6 +258,9 @@ class Engine:
         self.job.model.train()
         window: list[dict[str, float]] = []
         last_train: dict[str, float] = {}
+        # Validation and checkpoint writing are not training: samples_per_s leaves them out
+        # (elapsed_s stays wall time). With them in, short runs reported a fraction of the rate.
+        paused_s = 0.0
         while self.step < self.total_steps:
             epoch, first = divmod(self.step, self.steps_per_epoch)
             order = self._epoch_order(epoch)
@@ -268,7 +271,8 @@ class Engine:
                 window.append(self._train_step(order[lo : lo + self.local_batch]))
                 self.step += 1
                 elapsed_s = time.perf_counter() - started
-                rate = self.global_batch * (self.step - start_step) / max(elapsed_s, 1e-9)
+                train_s = max(elapsed_s - paused_s, 1e-9)
+                rate = self.global_batch * (self.step - start_step) / train_s
                 lr = max(self.scheduler.current_lrs())
                 self.emit(
                     "step",
@@ -296,19 +300,22 @@ class Engine:
                                 "elapsed_s": elapsed_s,
                             }
                         )
+                paused_from = time.perf_counter()
                 if self._validation_due():
                     self._validate()
                 if self.step % self.config.save_every == 0 or self.step == self.total_steps:
                     self.save()
+                paused_s += time.perf_counter() - paused_from
         elapsed_s = time.perf_counter() - started
         done = self.step - start_step
+        train_s = max(elapsed_s - paused_s, 1e-9)
         return {
             "steps": self.step,
             "total_steps": self.total_steps,
             "epochs": round(self.step / self.steps_per_epoch, 4),
             "steps_this_session": done,
             "elapsed_s": elapsed_s,
-            "samples_per_s": self.global_batch * done / elapsed_s if done else None,
+            "samples_per_s": self.global_batch * done / train_s if done else None,
             "train": last_train,
             "val": self.last_val,
             "best": self.best,
