@@ -79,7 +79,7 @@ def test_prepare_survives_random_sigkills(tmp_path, source) -> None:
     ]
     for k in sorted(rng.sample(range(N_RECORDINGS), N_KILLS - 1)):
         points.append((_committed_at_least(store, k), rng.uniform(0, 1.5 * per_recording_s)))
-    counts, last = kill_loop(
+    counts, _ = kill_loop(
         start=lambda resume: [*args, "--out", str(store)],
         is_resumable=lambda: store.exists(),
         restart=lambda: remove(store),

@@ -95,7 +95,7 @@ def _crash_and_compare(tmp_path: Path, args: list[str], seed: int, command: str)
             points.append((_writing(run), rng.uniform(0, 0.01)))
         else:
             points.append((run / "checkpoints" / f"step-{k:07d}", rng.uniform(0, 1.5 * step_s)))
-    counts, last = kill_loop(
+    counts, _ = kill_loop(
         start,
         is_resumable=lambda: check_run_folder(run)["resumable"],
         restart=lambda: remove(run),
