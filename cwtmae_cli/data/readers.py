@@ -262,6 +262,14 @@ def _read_wfdb(
             "only files next to the .hea are read"
         )
     _check_wfdb_rate(record.with_suffix(".hea"), name)
+    from wfdb.io._signal import DAT_FMTS
+
+    formats = sorted({str(f).split("x")[0] for f in (header.fmt or []) if f} - set(DAT_FMTS))
+    if formats:
+        raise DataError(
+            f"WFDB record {name}: signal format {', '.join(formats)} is not supported "
+            f"(wfdb reads {', '.join(DAT_FMTS)})"
+        )
     missing = [f for f in files if not (record.parent / f).is_file()]
     if missing:
         raise DataError(
