@@ -209,7 +209,7 @@ def hea_short_dat(folder: Path, ctx: dict):
 def hea_unsupported_format(folder: Path, ctx: dict):
     hea = write_wfdb(folder / "src")
     edit_text(hea, "r1.dat 16 ", "r1.dat 999 ")
-    return _prepare_wfdb(folder), ["r1"]
+    return _prepare_wfdb(folder), ["r1", "format 999 is not supported"]
 
 
 def hea_zero_rate(folder: Path, ctx: dict):
