@@ -15,7 +15,7 @@ import numpy as np
 from cwtmae_cli.data.labels import UNLABELLED, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers import open_recording
 from cwtmae_cli.data.recipes import Recipe
-from cwtmae_cli.data.resample import resample
+from cwtmae_cli.data.resample import resample, resample_range, resampled_length
 from cwtmae_cli.data.sources import SourceItem
 from cwtmae_cli.data.windows import cut_windows, quality_reasons, window_samples
 from cwtmae_cli.errors import DataError
@@ -52,9 +52,9 @@ def stream_item(
     """:func:`process_item` in blocks: the kept windows of every ``block_windows`` windows cut
     go to ``emit`` as soon as they are made; returns the recording's ``info``.
 
-    An EDF/BDF file already at the recipe's rate is read block by block, so memory does not
-    grow with the recording's length; anything to resample (or ``block_windows=None``) is read
-    whole. Both give the same windows.
+    EDF/BDF files are read (and resampled) block by block, so memory does not grow with the
+    recording's length; ``block_windows=None`` reads the recording whole. Both give the same
+    windows, bit for bit (:func:`~cwtmae_cli.data.resample.resample_range`).
     """
     if item.problem:
         raise DataError(f"{item.recording_id}: {item.problem}")
@@ -80,20 +80,26 @@ def stream_item(
         offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
     dropped: Counter[str] = Counter()
     n_cut = 0
-    if block_windows is None or rec.fs_hz != sig.fs_hz:
+    if block_windows is None:
         signal = resample(stream.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
         windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
         del signal
         n_cut = len(start_s)
         _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
     else:
+        n_in, fs_in = stream.n_samples, rec.fs_hz
+        n_out = resampled_length(n_in, fs_in, sig.fs_hz)
+
+        def read_out(a: int, b: int) -> np.ndarray:  # samples [a, b) at the recipe's rate
+            return resample_range(stream.read, n_in, fs_in, sig.fs_hz, a, b)
+
         n_samples = window_samples(sig.window_s, sig.fs_hz)
         first = int(round(offset_s * sig.fs_hz))
-        n_windows = max(0, (stream.n_samples - first - n_samples) // n_samples + 1)
+        n_windows = max(0, (n_out - first - n_samples) // n_samples + 1)
         for b in range(0, n_windows, block_windows):
             n_block = min(block_windows, n_windows - b)
             begin = first + b * n_samples
-            block = stream.read(begin, begin + n_block * n_samples)  # (C, n_block * L)
+            block = read_out(begin, begin + n_block * n_samples)  # (C, n_block * L)
             windows, _ = cut_windows(block, sig.fs_hz, sig.window_s)  # (n_block, C, L)
             start_s = (begin + np.arange(n_block) * n_samples) / sig.fs_hz  # (n_block,)
             n_cut += n_block
