@@ -130,3 +130,23 @@ def test_windows_are_exact_slices_at_their_starts(signal, fs_hz, window_n, strid
     assert len(reasons) == n_expected
     for w, reason in enumerate(reasons):
         assert (reason == "non-finite") == (not np.isfinite(windows[w]).all())
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    rates=st.sampled_from([(360.0, 100.0), (256.0, 100.0), (100.0, 256.0), (250.0, 100.0),
+                           (200.0, 100.0), (128.0, 100.0), (100.0, 100.0)]),
+    n_in=st.integers(1, 4000),
+    data=st.data(),
+)  # fmt: skip
+def test_any_resampled_range_equals_resampling_whole(rates, n_in, data) -> None:
+    from cwtmae_cli.data.resample import resample, resample_range, resampled_length
+
+    fs_in, fs_out = rates
+    x = np.random.default_rng(n_in).normal(0, 1, (2, n_in)).astype(np.float32)  # (C, n)
+    whole = resample(x, fs_in, fs_out)  # (C, m)
+    assert whole.shape[1] == resampled_length(n_in, fs_in, fs_out)
+    start = data.draw(st.integers(0, whole.shape[1] - 1))
+    stop = data.draw(st.integers(start + 1, whole.shape[1]))
+    got = resample_range(lambda a, b: x[:, a:b], n_in, fs_in, fs_out, start, stop)
+    np.testing.assert_array_equal(got, whole[:, start:stop])
