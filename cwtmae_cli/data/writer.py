@@ -115,6 +115,8 @@ class StoreWriter:
         for array in writer.arrays.values():
             if array.shape[0] != n:
                 array.resize((n, *array.shape[1:]))
+        for partial in Path(path).rglob("*.partial"):  # zarr's temp files of a killed write
+            partial.unlink(missing_ok=True)
         return writer
 
     @property
