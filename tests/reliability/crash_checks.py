@@ -99,12 +99,17 @@ def strip_times(records: list[dict]) -> list[dict]:
     return [{k: v for k, v in r.items() if k not in clock} for r in records]
 
 
+_PARTIALS_SEEN: set[str] = set()
+
+
 def store_state(store: Path) -> dict[str, bool]:
     """What a kill interrupted in a store: data past the last commit, zarr temp files."""
     found = {"store_write": False, "uncommitted_data": False}
     if not (store / "zarr.json").is_file():
         return found
-    found["store_write"] = any(store.rglob("*.partial"))
+    partials = {p.name for p in store.rglob("*.partial")}  # zarr temp names are unique
+    found["store_write"] = bool(partials - _PARTIALS_SEEN)
+    _PARTIALS_SEEN.update(partials)
     attrs = json.loads((store / "zarr.json").read_text()).get("attributes", {})
     committed = int(attrs.get("n_committed", 0))
     for meta in store.glob("*/zarr.json"):

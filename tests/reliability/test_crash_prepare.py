@@ -98,3 +98,4 @@ def test_prepare_survives_random_sigkills(tmp_path, source) -> None:
         k: v for k, v in b.attrs.items() if k not in STAMPS
     }
     assert not (tmp_path / "killed.zarr.lock").exists()  # the stale lock was taken over
+    assert not list(store.rglob("*.partial"))  # temp files of killed writes were cleared
