@@ -11,7 +11,7 @@ A run folder is *finished* when it holds a ``FINISHED`` marker, written last by 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cwtmae_cli.errors import StoreError, UsageError
@@ -55,7 +55,7 @@ def find_store(workdir: Path, data: Path | None = None) -> Path:
 
 def new_run_dir(workdir: Path, command: str, now: datetime | None = None) -> Path:
     """A fresh, not yet existing ``runs/<command>-<UTC timestamp>`` path (not created)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     base = workdir / RUNS_DIR / f"{command}-{stamp}"
     path, n = base, 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,7 +35,7 @@ def test_find_store_only_one(tmp_path):
 
 
 def test_runs_latest_finished(tmp_path):
-    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = new_run_dir(tmp_path, "pretrain", now=t)
     assert first.name == "pretrain-20260102T030405Z"
     first.mkdir(parents=True)
