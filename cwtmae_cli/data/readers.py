@@ -7,6 +7,7 @@ annotation file (a Sleep-EDF hypnogram), or the rhythm notes of a WFDB ``.atr`` 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ from cwtmae_cli.errors import DataError
 
 EDF_SUFFIXES = {".edf", ".bdf", ".rec"}
 WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
+# wfdb calls pandas with a deprecated keyword on every read; users should not see that noise.
+warnings.filterwarnings("ignore", message="The inplace keyword", module=r"wfdb(\.|$)")
+
 _VOLT_SCALE = {"v": 1.0, "mv": 1e-3, "uv": 1e-6, "µv": 1e-6, "μv": 1e-6, "nv": 1e-9}
 
 
