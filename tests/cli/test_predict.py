@@ -20,7 +20,8 @@ from results_fixtures import (  # noqa: E402
 )
 
 from cwtmae_cli.cli.app import app  # noqa: E402
-from cwtmae_cli.data.synthetic import write_edf, write_sleep_edf_dataset  # noqa: E402
+from cwtmae_cli.data.edf_writer import write_edf  # noqa: E402
+from cwtmae_cli.data.synthetic import write_sleep_edf_dataset  # noqa: E402
 from cwtmae_cli.evaluate.table import read_table  # noqa: E402
 
 runner = CliRunner()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from results_fixtures import SLEEP_LABELS, save_classifier, save_mae, tiny_classifier
 
-from cwtmae_cli.data.synthetic import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.errors import CheckpointError, DataError
 from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
 
