@@ -27,8 +27,9 @@ from cwtmae_cli.model import TF_MAE_Classifier, build_mae, preset_config
 from cwtmae_cli.train.config import FinetuneConfig, PretrainConfig
 from cwtmae_cli.train.device import resolve_device
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.engine import Engine, TrainJob, autocast
+from cwtmae_cli.train.engine import Engine
 from cwtmae_cli.train.finetune import ClassifierObjective
+from cwtmae_cli.train.job import TrainJob, autocast
 from cwtmae_cli.train.pretrain import MAEObjective
 
 H200_BF16_DENSE_TFLOPS = 989.0

@@ -1,9 +1,5 @@
-"""The step loop shared by pretraining and fine-tuning.
-
-The command-specific part hands over a :class:`TrainJob`: the model (what checkpoints hold), an
-*objective* module wrapping it (``forward(x, y) -> {"loss": ..., other scalars}``, the module DDP
-wraps, so gradients sync whatever the model's method names), the train windows, the checkpoint
-meta and, for fine-tuning, a validation function and the metric that selects ``checkpoints/best``.
+"""The step loop shared by pretraining and fine-tuning: it trains the
+:class:`~cwtmae_cli.train.job.TrainJob` the command-specific part hands over.
 
 Data order: one global order per epoch from :class:`ChunkShuffleSampler` (seed, epoch); global
 batch ``k`` is positions ``[k G, (k + 1) G)`` of it and rank ``r`` takes its ``r``-th slice of
@@ -14,8 +10,6 @@ position in the data is just the step number: resume skips ``step % steps_per_ep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,46 +21,12 @@ from cwtmae_cli.errors import CheckpointError, TrainingError
 from cwtmae_cli.train.checkpoint import save_checkpoint
 from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
+from cwtmae_cli.train.job import Events, TrainJob, autocast, standardized_batch
 from cwtmae_cli.train.optim import build_optimizer
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.schedule import WarmupCosine
 from cwtmae_cli.train.seeding import seed_everything
 from cwtmae_cli.train.state import capture_rng_state, load_train_state, restore_rng_state
-
-Events = Callable[[str, dict[str, Any]], None]
-Validate = Callable[[nn.Module, DistContext], dict[str, float]]
-
-
-@dataclass
-class TrainJob:
-    """What one command trains; see the module docstring."""
-
-    model: nn.Module
-    objective: nn.Module
-    train_set: Any  # cwtmae_cli.data.loader.WindowDataset
-    meta: dict[str, Any]
-    layer_decay: float | None = None
-    validate: Validate | None = None
-    select_metric: str | None = None  # higher is better
-    extra_summary: dict[str, Any] = field(default_factory=dict)
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op context on CPU (float32 there)."""
-    return torch.autocast(
-        device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
-    )
-
-
-def standardized_batch(
-    job: TrainJob, positions: np.ndarray, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Windows at dataset ``positions``, z-scored per window: x (B, L) float32, y (B,) int64."""
-    from cwtmae_cli.model import standardize_windows
-
-    x, y = job.train_set.get_batch(positions)
-    x = standardize_windows(x.to(device, non_blocking=True))
-    return x, y.to(device, non_blocking=True)
 
 
 class Engine:

@@ -20,7 +20,7 @@ from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
 from cwtmae_cli.train.checkpoint import load_state_dict, load_weights, read_meta, resolve_checkpoint
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.engine import Events, TrainJob, autocast
+from cwtmae_cli.train.job import Events, TrainJob, autocast
 from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
 from cwtmae_cli.train.pretrain import preprocessing_meta

@@ -27,8 +27,8 @@ from cwtmae_cli.train.distributed import (
     init_process_group,
     teardown,
 )
+from cwtmae_cli.train.job import Events
 
-Events = Callable[[str, dict[str, Any]], None]
 Worker = Callable[[Any, DistContext, Events | None], dict[str, Any]]
 POLL_S = 0.1
 STOP_GRACE_S = 10.0

@@ -16,7 +16,7 @@ from cwtmae_cli.errors import DataError
 from cwtmae_cli.train.checkpoint import load_weights, read_meta
 from cwtmae_cli.train.config import SPLIT_NAMES, PretrainConfig
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.engine import Events, TrainJob, standardized_batch
+from cwtmae_cli.train.job import Events, TrainJob, standardized_batch
 from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, plan_run
 from cwtmae_cli.train.rundir import RunDir

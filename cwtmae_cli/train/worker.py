@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.engine import Engine, Events, TrainJob
+from cwtmae_cli.train.engine import Engine
+from cwtmae_cli.train.job import Events, TrainJob
 from cwtmae_cli.train.plan import RunPlan
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.seeding import seed_everything

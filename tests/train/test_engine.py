@@ -13,7 +13,8 @@ from cwtmae_cli.errors import TrainingError
 from cwtmae_cli.model import TF_MAE_Classifier, preset_config
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.engine import Engine, TrainJob
+from cwtmae_cli.train.engine import Engine
+from cwtmae_cli.train.job import TrainJob
 from cwtmae_cli.train.optim import param_groups
 
 
