@@ -50,3 +50,18 @@ def match_channels(
     if len(set(indices)) != len(indices):
         raise DataError(f"the channels {', '.join(queries)} name one channel twice in {where}")
     return indices
+
+
+def pick_channels(
+    wanted: list[str] | None, available: list[str], where: str, fallback: bool
+) -> list[int]:
+    """Indices of ``wanted`` in ``available`` (all when ``wanted`` is empty); with ``fallback`` a
+    single missing channel falls back to the first one (the recipes' "first lead if absent")."""
+    if not wanted:
+        return list(range(len(available)))
+    try:
+        return match_channels(wanted, available, where)
+    except DataError:
+        if fallback and len(wanted) == 1 and available:
+            return [0]
+        raise

@@ -1,0 +1,129 @@
+"""WFDB records through ``wfdb``: signals (``.dat`` / ``.mat``, multi-lead) and rhythm notes.
+
+A rhythm note in an annotation file's ``aux_note`` (``(AFIB``, ``(N``, ...) starts an interval that
+lasts until the next rhythm note or the end of the record.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from cwtmae_cli.data.channels import pick_channels
+from cwtmae_cli.data.recording import Interval, Recording
+from cwtmae_cli.errors import DataError
+
+WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
+
+# wfdb calls pandas with a deprecated keyword on every read; users should not see that noise.
+warnings.filterwarnings("ignore", message="The inplace keyword", module=r"wfdb(\.|$)")
+
+
+def wfdb_record_name(path: Path) -> Path:
+    """``data/100.hea`` / ``data/100.dat`` / ``data/100`` -> ``data/100``."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() in WFDB_SUFFIXES else path
+
+
+def read_wfdb(
+    path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
+) -> Recording:
+    import wfdb
+
+    record = wfdb_record_name(path)
+    name = record.name
+    if not record.with_suffix(".hea").is_file():
+        raise DataError(f"WFDB record {name}: header {record.with_suffix('.hea')} is missing")
+    try:
+        header = wfdb.rdheader(str(record))
+    except Exception as exc:
+        raise DataError(f"cannot read the WFDB header of {name}: {exc}") from exc
+    files = sorted({f for f in (header.file_name or []) if f})
+    outside = [f for f in files if Path(f).name != f or f in (".", "..")]
+    if outside:
+        raise DataError(
+            f"WFDB record {name}: header names signal file {outside[0]!r} outside its folder; "
+            "only files next to the .hea are read"
+        )
+    _check_wfdb_rate(record.with_suffix(".hea"), name)
+    from wfdb.io._signal import DAT_FMTS
+
+    formats = sorted({str(f).split("x")[0] for f in (header.fmt or []) if f} - set(DAT_FMTS))
+    if formats:
+        raise DataError(
+            f"WFDB record {name}: signal format {', '.join(formats)} is not supported "
+            f"(wfdb reads {', '.join(DAT_FMTS)})"
+        )
+    missing = [f for f in files if not (record.parent / f).is_file()]
+    if missing:
+        raise DataError(
+            f"WFDB record {name}: signal file {', '.join(missing)} is missing next to {name}.hea"
+        )
+    picks = pick_channels(channels, list(header.sig_name or []), f"WFDB record {name}", fallback)
+    try:
+        rec = wfdb.rdrecord(str(record), channels=picks)
+    except Exception as exc:
+        raise DataError(f"cannot read WFDB record {name}: {exc} (truncated or damaged?)") from exc
+    signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
+    fs_hz = float(rec.fs)
+    intervals: list[Interval] = []
+    ann_path = Path(annotations) if annotations is not None else record.with_suffix(".atr")
+    source = [*files, f"{name}.hea"]
+    if annotations is not None or (with_ann and ann_path.is_file()):
+        intervals = rhythm_intervals(ann_path, fs_hz, signal.shape[1])
+        source.append(ann_path.name)
+    return Recording(
+        signal=np.ascontiguousarray(signal),
+        fs_hz=fs_hz,
+        channels=list(rec.sig_name),
+        units=list(rec.units or [""] * len(picks)),
+        intervals=intervals,
+        recording_id=name,
+        source_files=source,
+    )
+
+
+def _check_wfdb_rate(hea: Path, name: str) -> None:
+    """DataError when the record line's sampling frequency is present but not a positive number
+    (``wfdb`` would silently use its 250 Hz default)."""
+    lines = hea.read_text(encoding="latin-1").splitlines()
+    fields = next((ln.split() for ln in lines if ln.strip() and not ln.startswith("#")), [])
+    if len(fields) < 3:
+        return  # no frequency given: 250 Hz is the WFDB default
+    text = fields[2].split("/")[0].split("(")[0]
+    try:
+        ok = float(text) > 0
+    except ValueError:
+        ok = False
+    if not ok:
+        raise DataError(
+            f"WFDB record {name}: sampling frequency {fields[2]!r} in {hea.name} "
+            "is not a positive number"
+        )
+
+
+def rhythm_intervals(ann_path: Path, fs_hz: float, n_samples: int) -> list[Interval]:
+    """Rhythm intervals from a WFDB annotation file: each ``aux_note`` starting with ``(``
+    (``(N``, ``(AFIB``) opens an interval lasting until the next rhythm note or the end."""
+    import wfdb
+
+    ann_path = Path(ann_path)
+    if not ann_path.is_file():
+        raise DataError(f"annotation file {ann_path} does not exist")
+    try:
+        ann = wfdb.rdann(str(ann_path.with_suffix("")), ann_path.suffix.lstrip("."))
+    except Exception as exc:
+        raise DataError(f"cannot read WFDB annotations {ann_path.name}: {exc}") from exc
+    notes = [
+        (int(sample), note.strip("\x00 ").strip())
+        for sample, note in zip(ann.sample, ann.aux_note or [], strict=False)
+        if note and note.strip("\x00 ").startswith("(")
+    ]
+    intervals = []
+    for i, (sample, label) in enumerate(notes):
+        end = notes[i + 1][0] if i + 1 < len(notes) else n_samples
+        if end > sample:
+            intervals.append(Interval(sample / fs_hz, (end - sample) / fs_hz, label))
+    return intervals
