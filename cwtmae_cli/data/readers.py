@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.data.channels import pick_channels
+from cwtmae_cli.data.channels import match_channel, pick_channels
 from cwtmae_cli.data.recording import Interval, Recording
 from cwtmae_cli.data.wfdb_reader import WFDB_SUFFIXES, read_wfdb
 from cwtmae_cli.errors import DataError
@@ -107,7 +107,8 @@ def _open_edf(
 
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    check_edf_size(path)
+    labels = check_edf_size(path)
+    _refuse_duplicated(channels, labels, path)
     try:
         read = mne.io.read_raw_bdf if path.suffix.lower() == ".bdf" else mne.io.read_raw_edf
         header = read(path, preload=False, verbose="error")
@@ -157,10 +158,31 @@ def _open_edf(
     return RecordingStream(recording, int(raw.n_times), read_range)
 
 
-def check_edf_size(path: Path) -> None:
+def _refuse_duplicated(channels: list[str] | None, labels: list[str], path: Path) -> None:
+    """DataError when a requested channel's name stands more than once in the header (MNE would
+    rename them ``-0``, ``-1`` and the tool could not tell which one the user meant)."""
+    ordinary = [label for label in labels if label != "EDF Annotations"]
+    duplicated = {label for label in ordinary if ordinary.count(label) > 1}
+    if not duplicated or not channels:
+        return
+    unique = sorted(set(ordinary))
+    for wanted in channels:
+        try:
+            label = unique[match_channel(wanted, unique, path.name)]
+        except DataError:
+            continue  # not there at all: the ordinary missing-channel error follows
+        if label in duplicated:
+            raise DataError(
+                f"{path.name} has {ordinary.count(label)} channels named `{label}`; cannot tell "
+                "which one to read: give them distinct names in the file"
+            )
+
+
+def check_edf_size(path: Path) -> list[str]:
     """DataError when an EDF/BDF header is damaged: fewer data records than it promises (MNE
     would silently read the shorter signal), a data-record duration or samples-per-record that
-    is not positive, or an empty digital range (MNE would guess a rate or divide by zero)."""
+    is not positive, or an empty digital range (MNE would guess a rate or divide by zero).
+    Returns the header's signal labels."""
     size = path.stat().st_size
     with path.open("rb") as f:
         fixed = f.read(256)
@@ -188,7 +210,7 @@ def check_edf_size(path: Path) -> None:
                 f"samples per record and digital range {digital[0][i]}..{digital[1][i]}"
             )
     if n_records < 0:  # -1: unknown (the recorder did not finish the header)
-        return
+        return labels
     bytes_per_sample = 3 if path.suffix.lower() == ".bdf" else 2
     expected = header_bytes + n_records * sum(per_record) * bytes_per_sample
     if size < expected:
@@ -196,6 +218,7 @@ def check_edf_size(path: Path) -> None:
             f"{path.name} is truncated: its header promises {n_records} data records "
             f"({expected} bytes) but the file has {size} bytes; download or copy it again"
         )
+    return labels
 
 
 def _mne_intervals(annot, offset_s: float) -> list[Interval]:

@@ -138,3 +138,19 @@ def test_bad_files_give_clear_errors(tmp_path, shared_data):
         read_recording(garbage)
     with pytest.raises(DataError, match="cannot tell the format"):
         read_recording(tmp_path / "notes.txt")
+
+
+def test_duplicated_channel_name_is_refused_only_when_asked_for(tmp_path):
+    from cwtmae_cli.data.edf_writer import write_edf
+
+    rng = np.random.default_rng(0)
+    rows = rng.normal(0, 20, (3, 6000))  # µV, 60 s at 100 Hz
+    path = write_edf(
+        tmp_path / "dup.edf", rows, 100.0, ["EEG Fpz-Cz", "EEG Fpz-Cz", "EEG Pz-Oz"],
+        record_duration_s=1.0,
+    )
+    with pytest.raises(DataError, match=r"dup.edf has 2 channels named `EEG Fpz-Cz`"):
+        read_recording(path, ["Fpz-Cz"])
+    rec = read_recording(path, ["Pz-Oz"])  # a channel whose name is unique still reads
+    assert rec.channels == ["EEG Pz-Oz"]
+    np.testing.assert_allclose(rec.signal[0], rows[2], atol=0.05)
