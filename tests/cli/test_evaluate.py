@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from results_fixtures import (
+    SLEEP_LABELS,
+    finished_finetune_run,
+    save_classifier,
+    save_mae,
+    tiny_classifier,
+)
 from sklearn.metrics import (
     accuracy_score,
     balanced_accuracy_score,
@@ -19,18 +24,9 @@ from sklearn.metrics import (
 )
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evaluate"))
-from results_fixtures import (  # noqa: E402
-    SLEEP_LABELS,
-    finished_finetune_run,
-    save_classifier,
-    save_mae,
-    tiny_classifier,
-)
-
-from cwtmae_cli.cli.app import app  # noqa: E402
-from cwtmae_cli.data.store import write_store_from_arrays  # noqa: E402
-from cwtmae_cli.model import standardize_windows  # noqa: E402
+from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.store import write_store_from_arrays
+from cwtmae_cli.model import standardize_windows
 
 runner = CliRunner()
 FS_HZ, WINDOW_S, N_SAMPLES = 100.0, 3.0, 300

@@ -4,20 +4,17 @@ store, layer-wise rates in a real run, validation-only selection, and the bad-in
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from stand_ins import write_sine_store
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from stand_ins import write_sine_store  # noqa: E402
-
-from cwtmae_cli.cli.app import app  # noqa: E402
-from cwtmae_cli.data import loader  # noqa: E402
-from cwtmae_cli.train.checkpoint import load_classifier, read_meta  # noqa: E402
-from cwtmae_cli.train.state import load_train_state  # noqa: E402
+from cwtmae_cli.cli.app import app
+from cwtmae_cli.data import loader
+from cwtmae_cli.train.checkpoint import load_classifier, read_meta
+from cwtmae_cli.train.state import load_train_state
 
 runner = CliRunner()
 CPU = ["--batch-size", "8", "--device", "cpu"]

@@ -3,26 +3,23 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "evaluate"))
-from results_fixtures import (  # noqa: E402
+from results_fixtures import (
     SLEEP_LABELS,
     finished_finetune_run,
     save_classifier,
     save_mae,
     tiny_classifier,
 )
+from typer.testing import CliRunner
 
-from cwtmae_cli.cli.app import app  # noqa: E402
-from cwtmae_cli.data.edf_writer import write_edf  # noqa: E402
-from cwtmae_cli.data.synthetic import write_sleep_edf_dataset  # noqa: E402
-from cwtmae_cli.evaluate.table import read_table  # noqa: E402
+from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.edf_writer import write_edf
+from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+from cwtmae_cli.evaluate.table import read_table
 
 runner = CliRunner()
 STAGE_OF = {

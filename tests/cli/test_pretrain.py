@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from stand_ins import write_sine_store
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from stand_ins import write_sine_store  # noqa: E402
-
-from cwtmae_cli.cli.app import app  # noqa: E402
-from cwtmae_cli.train.checkpoint import describe_checkpoint, load_mae, read_meta  # noqa: E402
-from cwtmae_cli.train.rundir import RunDir  # noqa: E402
+from cwtmae_cli.cli.app import app
+from cwtmae_cli.train.checkpoint import describe_checkpoint, load_mae, read_meta
+from cwtmae_cli.train.rundir import RunDir
 
 runner = CliRunner()
 TINY = ["--model", "tiny", "--batch-size", "8", "--device", "cpu"]

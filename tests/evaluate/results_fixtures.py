@@ -1,7 +1,7 @@
 """Checkpoints for the results tests, written with the training helper's ``save_checkpoint``.
 
-Imported by ``tests/evaluate`` and ``tests/cli/test_{evaluate,predict}.py`` (the latter put this
-folder on ``sys.path``).
+Imported by ``tests/evaluate`` and ``tests/cli/test_{evaluate,predict}.py`` (pyproject's pytest
+``pythonpath`` puts this folder on ``sys.path``).
 """
 
 from __future__ import annotations

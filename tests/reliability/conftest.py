@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "train"))  # stand_ins.write_sine_store (training tests)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
