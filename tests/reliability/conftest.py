@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 
-
 def pytest_terminal_summary(terminalreporter) -> None:
     from crash_checks import KILLS_SURVIVED
 
