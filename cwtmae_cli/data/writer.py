@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from cwtmae_cli import __version__
-from cwtmae_cli.data.split import assign_splits
+from cwtmae_cli.data.split import assign_splits, subject_class_counts
 
 CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
 _DTYPES = {
@@ -214,7 +214,8 @@ def write_store_from_arrays(
     Also importable from :mod:`cwtmae_cli.data.store`.
 
     ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
-    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded subject-wise split.
+    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded, class-aware
+    subject-wise split (:func:`~cwtmae_cli.data.split.assign_splits`).
     """
     signals = np.asarray(signals, dtype=np.float32)
     if signals.ndim != 3:
@@ -230,7 +231,9 @@ def write_store_from_arrays(
         raise ValueError("recording indices must index `subjects`")
     ids = recording_ids or [f"rec{i:04d}" for i in range(len(subjects))]
     if split is None:
-        by_subject = assign_splits(subjects, split_fractions, seed)
+        labels_arr = np.asarray(labels, dtype=np.int64)
+        counts = subject_class_counts(labels_arr, recording, subjects, len(label_names))
+        by_subject = assign_splits(counts, split_fractions, seed)
         rec_split = np.array([by_subject[s] for s in subjects], dtype=np.int8)
         split = rec_split[recording] if n_windows else np.zeros(0, np.int8)
     split = np.asarray(split, dtype=np.int8)

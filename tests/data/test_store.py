@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cwtmae_cli.data.split import assign_splits, split_counts
+from cwtmae_cli.data.split import assign_splits, split_counts, subject_class_counts
 from cwtmae_cli.data.store import describe_store, open_store, write_store_from_arrays
 from cwtmae_cli.data.writer import StoreWriter
 from cwtmae_cli.errors import StoreError
@@ -53,7 +53,8 @@ def test_round_trip_of_arrays_and_attributes(tmp_path):
     # Subject "a" owns recordings 0 and 1: both in one split.
     split = store.split[:]
     assert len(set(split[recording <= 1])) == 1
-    by_subject = assign_splits(subjects, (0.7, 0.15, 0.15), 3)
+    counts = subject_class_counts(labels, recording, subjects, 3)
+    by_subject = assign_splits(counts, (0.7, 0.15, 0.15), 3)
     assert [r["split"] for r in store.recordings] == [by_subject[s] for s in subjects]
     assert [r["n_windows"] for r in store.recordings] == [50] * 6
 
@@ -94,8 +95,10 @@ def test_split_counts_give_every_split_a_subject():
     assert split_counts(4, (0.7, 0.15, 0.15)) == [2, 1, 1]
     assert split_counts(1, (0.7, 0.15, 0.15)) == [1, 0, 0]
     assert split_counts(10, (1, 0, 0)) == [10, 0, 0]
-    with pytest.raises(ValueError):
-        split_counts(3, (0.5, 0.5))
+    assert split_counts(10, (1, 1, 1, 1)) == [3, 3, 2, 2]  # folds
+    for bad in [(0.5,), (-0.5, 1, 1), (0, 0, 0)]:
+        with pytest.raises(ValueError):
+            split_counts(3, bad)
 
 
 def test_split_depends_on_the_set_of_subjects_not_their_order():
