@@ -15,7 +15,9 @@ PREDICTIONS_DIR = "predictions"
 InputPath = Annotated[
     Path,
     typer.Argument(
-        help="An EDF/BDF file, a WFDB record (with or without .hea) or a folder of them.",
+        help=(
+            "An EDF/BDF file, a WFDB record (rec, rec.hea, rec.dat or rec.mat) or a folder of them."
+        ),
         show_default=False,
     ),
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from cwtmae_cli.data.channels import pick_channels
 from cwtmae_cli.data.recording import Interval, Recording
+from cwtmae_cli.data.wfdb_challenge import is_mat_record, read_mat_signals, readable_record
 from cwtmae_cli.errors import DataError
 
 WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
@@ -30,16 +31,27 @@ def wfdb_record_name(path: Path) -> Path:
 def read_wfdb(
     path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
 ) -> Recording:
-    import wfdb
-
     record = wfdb_record_name(path)
     name = record.name
     if not record.with_suffix(".hea").is_file():
         raise DataError(f"WFDB record {name}: header {record.with_suffix('.hea')} is missing")
-    try:
-        header = wfdb.rdheader(str(record))
-    except Exception as exc:
-        raise DataError(f"cannot read the WFDB header of {name}: {exc}") from exc
+    with readable_record(record) as (readable, header):
+        return _read_wfdb(record, readable, header, channels, annotations, fallback, with_ann)
+
+
+def _read_wfdb(
+    record: Path,
+    readable: Path,
+    header,
+    channels: list[str] | None,
+    annotations: Path | None,
+    fallback: bool,
+    with_ann: bool,
+) -> Recording:
+    """:func:`read_wfdb` once the header is read (``readable``: where wfdb can read it)."""
+    import wfdb
+
+    name = record.name
     files = sorted({f for f in (header.file_name or []) if f})
     outside = [f for f in files if Path(f).name != f or f in (".", "..")]
     if outside:
@@ -62,12 +74,20 @@ def read_wfdb(
             f"WFDB record {name}: signal file {', '.join(missing)} is missing next to {name}.hea"
         )
     picks = pick_channels(channels, list(header.sig_name or []), f"WFDB record {name}", fallback)
-    try:
-        rec = wfdb.rdrecord(str(record), channels=picks)
-    except Exception as exc:
-        raise DataError(f"cannot read WFDB record {name}: {exc} (truncated or damaged?)") from exc
-    signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
-    fs_hz = float(rec.fs)
+    if is_mat_record(header):  # the challenges' layout: `val` in <record>.mat, read with SciPy
+        signal = read_mat_signals(record, header, picks)  # (C, n)
+        sig_name = [header.sig_name[i] for i in picks]
+        units = [header.units[i] or "" for i in picks] if header.units else [""] * len(picks)
+    else:
+        try:
+            rec = wfdb.rdrecord(str(readable), channels=picks)
+        except Exception as exc:
+            raise DataError(
+                f"cannot read WFDB record {name}: {exc} (truncated or damaged?)"
+            ) from exc
+        signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
+        sig_name, units = list(rec.sig_name), list(rec.units or [""] * len(picks))
+    fs_hz = float(header.fs)
     intervals: list[Interval] = []
     ann_path = Path(annotations) if annotations is not None else record.with_suffix(".atr")
     source = [*files, f"{name}.hea"]
@@ -77,8 +97,8 @@ def read_wfdb(
     return Recording(
         signal=np.ascontiguousarray(signal),
         fs_hz=fs_hz,
-        channels=list(rec.sig_name),
-        units=list(rec.units or [""] * len(picks)),
+        channels=sig_name,
+        units=units,
         intervals=intervals,
         recording_id=name,
         source_files=source,

@@ -5,9 +5,10 @@ checkpoint's rate, cut windows of the checkpoint's length every ``stride_s`` sec
 window length, no overlap; a trailing part shorter than a window is not classified), run quality
 control, classify the good windows in batches (see :mod:`inference`), and write one row per window.
 
-Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec.hea`` or
-``rec.dat``), or a folder of them (not recursive). In a folder, annotation-only files whose name
-contains ``Hypnogram`` are not recordings and are skipped. Outputs (:func:`output_paths`):
+Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec.hea``,
+``rec.dat`` or ``rec.mat``, the PhysioNet challenges' layout), or a folder of them (not
+recursive). In a folder, annotation-only files whose name contains ``Hypnogram`` are not
+recordings and are skipped. Outputs (:func:`output_paths`):
 ``<out>/<recording>_pred.<tsv|csv|json>`` and, with a plot, ``<out>/<recording>_hypnogram.png``.
 """
 
@@ -26,7 +27,7 @@ from cwtmae_cli.evaluate.evaluation import checkpoint_channel
 from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
 
 SIGNAL_SUFFIXES = (".edf", ".bdf")
-WFDB_SUFFIXES = (".hea", ".dat")
+WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
 

@@ -256,3 +256,19 @@ def test_trained_tiny_classifier_labels_a_new_recording(tmp_path):
             scored += 1
             right += row["label"] == stage
     assert scored >= 180 and right / scored >= 0.9, f"{right}/{scored} windows right"
+
+
+@pytest.mark.parametrize("suffix", [".mat", ".hea", ""])
+def test_challenge_record_by_mat_hea_or_name(shared_data, tmp_path, suffix):
+    ckpt = save_classifier(
+        tmp_path / "c", tiny_classifier(4), ["N", "A", "O", "~"], 300.0, 10.0, "ECG"
+    )
+    record = shared_data / "cinc2017" / "A00001"  # 30 s at 300 Hz, `val` in A00001.mat
+    given = record.with_name(record.name + suffix)
+    result = _invoke(
+        ["predict", str(given), "--checkpoint", str(ckpt), "--out", str(tmp_path)]
+        + ["--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = read_table(tmp_path / "A00001_pred.tsv")
+    assert [float(r["onset_s"]) for r in rows] == [0.0, 10.0, 20.0]

@@ -24,6 +24,13 @@ def test_single_files_and_wfdb_records(tmp_path, shared_data):
     assert recording_id(edf) == "SC4001E0-PSG" and recording_id(record) == "201"
 
 
+def test_challenge_record_named_by_its_mat_file(shared_data):
+    record = shared_data / "cinc2017" / "A00001"
+    for given in (record.with_suffix(".mat"), record.with_suffix(".hea"), record):
+        assert find_recordings(given) == [record]
+    assert recording_id(record.with_suffix(".mat")) == "A00001"
+
+
 def test_folder_lists_recordings_and_skips_hypnograms(tmp_path):
     for name in ("b.edf", "a.BDF", "rec.hea", "rec.dat", "SC4001EC-Hypnogram.edf", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
