@@ -122,6 +122,21 @@ def test_normalize_scalogram_zscores_each_sample_and_view() -> None:
     torch.testing.assert_close(out.std(dim=(-2, -1), correction=0), torch.ones(2, 3))
 
 
+def test_normalize_scalogram_uses_one_mean_and_population_std_per_sample_and_view() -> None:
+    """Hand-computed: [[0, 2], [4, 6]] has mean 3 and population variance 5, so it becomes
+    [[-3, -1], [1, 3]] / sqrt(5): rows keep their offsets (no per-scale z-score)."""
+    block = torch.tensor([[0.0, 2.0], [4.0, 6.0]])
+    imgs = torch.stack([torch.stack([block, 10 * block + 1, -block])] * 2)  # (2, 3, 2, 2)
+    imgs[1] += 100.0  # another sample, another mean
+    expected = torch.tensor([[-3.0, -1.0], [1.0, 3.0]]) / 5**0.5
+    out = normalize_scalogram(imgs)
+    for b in range(2):
+        torch.testing.assert_close(out[b, 0], expected)
+        torch.testing.assert_close(out[b, 1], expected)
+        torch.testing.assert_close(out[b, 2], -expected)
+    torch.testing.assert_close(normalize_scalogram(imgs.clone(), inplace=True), out)
+
+
 def test_chunked_cpu_path_and_autograd_path_agree_with_the_reference(monkeypatch) -> None:
     from cwtmae_cli.model import cwt as cwt_module
 

@@ -211,3 +211,33 @@ def test_bf16_autocast_keeps_scalogram_and_losses_float32() -> None:
     assert parts["loss"].dtype == torch.float32 and torch.isfinite(parts["loss"])
     assert parts["pred_spec"].dtype == torch.bfloat16  # the network itself does run in bf16
     parts["loss"].backward()
+
+
+@pytest.mark.parametrize(("mask_mode", "ratio", "n_masked"),
+                         [("random", 0.5, 20), ("random", 0.25, 10), ("time", 0.5, 20),
+                          ("time", 0.7, 28)])
+def test_forward_masks_the_models_own_mask_ratio(mask_mode: str, ratio: float, n_masked: int
+                                                  ) -> None:
+    """``forward`` (not an explicit ratio) removes ``mask_ratio`` of the 40 patches."""
+    torch.manual_seed(0)
+    model = CWT_MAE_RoPE(**MINI, mask_mode=mask_mode, mask_ratio=ratio)
+    parts = model.forward_with_parts(torch.randn(3, 200))
+    assert torch.equal(parts["mask"].sum(1), torch.full((3,), float(n_masked)))
+    torch.testing.assert_close(
+        parts["loss_spec"],
+        model.forward_loss_spec(parts["imgs"], parts["pred_spec"], parts["mask"]))
+
+
+def test_loss_spec_is_the_mean_over_masked_patches_of_the_per_patch_mse() -> None:
+    """Hand-computed: target 0, every value of patch n predicted as c_n, so a patch's MSE is
+    c_n^2. Masked: sample 0 patches 1, 5 (c = 1, 2); sample 1 patches 0, 2, 7 (c = 1, 1, 3).
+    Sum 1 + 4 + 1 + 1 + 9 = 16 over 5 masked patches = 3.2; visible patches (c = 10) ignored."""
+    model = CWT_MAE_RoPE(**MINI)
+    imgs = torch.zeros(2, 3, 8, 200)
+    c = torch.full((2, 40), 10.0)
+    mask = torch.zeros(2, 40)
+    for b, n, value in ((0, 1, 1.0), (0, 5, 2.0), (1, 0, 1.0), (1, 2, 1.0), (1, 7, 3.0)):
+        c[b, n], mask[b, n] = value, 1.0
+    pred = c[..., None].expand(-1, -1, 120)  # (2, 40, 3 * 2 * 20)
+    assert model.forward_loss_spec(imgs, pred, mask).item() == pytest.approx(3.2, rel=1e-6)
+    assert model.forward_loss_spec(imgs, pred, torch.zeros(2, 40)).item() == 0.0
