@@ -29,6 +29,10 @@ class RecipeError(ConfigError):
     """A recipe TOML that is missing, unreadable or invalid."""
 
 
+class UnknownRecipeError(RecipeError, UsageError):
+    """A recipe name that is not built in, or a recipe path that does not exist (exit 2)."""
+
+
 class DataError(CwtmaeError):
     """A recording or source folder that cannot be read or yields no usable windows."""
 

@@ -13,6 +13,7 @@ import os
 import traceback
 from typing import Annotated, Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
@@ -31,12 +32,33 @@ def debug_enabled() -> bool:
     return _state["debug"] or os.environ.get("CWTMAE_DEBUG", "") not in ("", "0", "false")
 
 
+# Typer 0.2x vendors its own click (typer._click), older Typer uses click: catch either's
+# UsageError (the base of typer.BadParameter, unknown options, missing arguments).
+_USAGE_ERRORS = tuple(
+    {click.UsageError, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")}
+)
+
+
+def usage_line(exc: Any) -> str:
+    """A command-line parsing error (bad option value, unknown option) as one line."""
+    where = exc.ctx.command_path if exc.ctx is not None else "cwtmae"
+    return f"{exc.format_message()} (see `{where} --help`)"
+
+
 class ErrorBoundaryGroup(TyperGroup):
-    """Turns project errors into one red line and an exit code, whoever invokes the app."""
+    """Turns project errors into one red line and an exit code, whoever invokes the app.
+
+    Click's own usage errors (an option value out of range, an unknown option) become one line and
+    exit 2 too, instead of a framed box: the same shape as every other error."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except _USAGE_ERRORS as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `cwtmae prepare` alone: its help
+                raise
+            error_line(usage_line(exc))
+            raise typer.Exit(2) from None
         except CwtmaeError as exc:
             if debug_enabled():
                 err.print(traceback.format_exc(), markup=False, highlight=False)

@@ -107,10 +107,14 @@ def evaluate(
 
     from rich.progress import Progress
 
-    from cwtmae_cli.errors import CwtmaeError
-    from cwtmae_cli.evaluate.evaluation import choose_checkpoint, evaluate_checkpoint
+    from cwtmae_cli.errors import CwtmaeError, UsageError
+    from cwtmae_cli.evaluate.evaluation import SPLITS, choose_checkpoint, evaluate_checkpoint
+    from cwtmae_cli.train.device import resolve_device
     from cwtmae_cli.workdir import find_store, resolve_workdir
 
+    if split not in SPLITS:  # usage errors before any checkpoint or store is looked at
+        raise UsageError(f"unknown split `{split}`; choose train, val or test")
+    resolve_device(device)
     for target in (json_path, plot):  # fail before the work, not after it
         if target is not None and str(target) != "-":
             try:

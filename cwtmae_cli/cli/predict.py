@@ -106,10 +106,15 @@ def predict(
         predict_paths,
     )
     from cwtmae_cli.evaluate.table import FORMATS
+    from cwtmae_cli.train.device import resolve_device
     from cwtmae_cli.workdir import resolve_workdir
 
+    # Usage errors first: before any folder is created or any checkpoint is read.
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
+    if stride_s is not None and not stride_s > 0:
+        raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
+    resolve_device(device)
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)

@@ -52,7 +52,9 @@ Workers = Annotated[
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        "--seed", help="Seed of the subject-wise split (default: the recipe's).", show_default=False
+        "--seed",
+        min=0,
+        help="Seed of the subject-wise split (default: the recipe's).", show_default=False
     ),
 ]
 Overwrite = Annotated[
@@ -65,6 +67,20 @@ Download = Annotated[
     bool,
     typer.Option("--download", help="sleep-edf only: fetch the data with MNE first (~8 GB)."),
 ]
+
+
+def check_workers(workers: int) -> None:
+    """More worker processes than makes sense on this machine is a usage error."""
+    import os
+
+    from cwtmae_cli.errors import UsageError
+
+    cores = os.cpu_count() or 1
+    if workers > 4 * cores:
+        raise UsageError(
+            f"--workers {workers} is more than 4 per CPU core ({cores} cores here); "
+            f"use at most {4 * cores}"
+        )
 
 
 def prepare(
@@ -95,6 +111,7 @@ def prepare(
     spec = with_overrides(
         load_recipe(recipe), channels=names, fs_hz=fs, window_s=window_s, seed=seed
     )
+    check_workers(workers)
     store = out_path or default_store_path(resolve_workdir(workdir), spec.name)
     if download:
         if not spec.source.mne_folder:

@@ -16,7 +16,7 @@ from typing import Any
 
 from cwtmae_cli.data.labels import LabelSpec
 from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
-from cwtmae_cli.errors import RecipeError
+from cwtmae_cli.errors import RecipeError, UnknownRecipeError, UsageError
 
 BUILTIN = ("sleep-edf", "mitdb-af", "edf", "wfdb")
 
@@ -108,14 +108,16 @@ def _read_toml(path: Path, where: str) -> dict:
 def _load_raw(name_or_path: str | Path, depth: int = 0) -> tuple[dict, str]:
     text = str(name_or_path)
     path = Path(text)
+    # The command's RECIPE argument naming nothing is a usage error; a bad `extends` is the file's.
+    missing = UnknownRecipeError if depth == 0 else RecipeError
     if text in BUILTIN and not path.is_file():
         path, where = builtin_dir() / f"{text}.toml", text
     elif path.suffix == ".toml" or path.exists():
         if not path.is_file():
-            raise RecipeError(f"recipe file {path} does not exist")
+            raise missing(f"recipe file {path} does not exist")
         where = str(path)
     else:
-        raise RecipeError(
+        raise missing(
             f"no recipe `{text}`: built-in recipes are {', '.join(BUILTIN)}, "
             "or give the path of a .toml recipe"
         )
@@ -258,11 +260,16 @@ def with_overrides(
         signal = replace(signal, channels=tuple(channels))
     if fs_hz is not None:
         if fs_hz <= 0:
-            raise RecipeError(f"--fs must be > 0, got {fs_hz}")
+            raise UsageError(f"--fs must be > 0, got {fs_hz:g}")
         signal = replace(signal, fs_hz=float(fs_hz))
     if window_s is not None:
         if window_s <= 0:
-            raise RecipeError(f"--window-s must be > 0, got {window_s}")
+            raise UsageError(f"--window-s must be > 0, got {window_s:g}")
         signal = replace(signal, window_s=float(window_s))
     out = replace(recipe, signal=signal, seed=recipe.seed if seed is None else int(seed))
-    return _checked(out, "options")
+    if fs_hz is None and window_s is None:
+        return _checked(out, "options")
+    try:  # the flags made the window: a usage error, not the recipe's
+        return _checked(out, "options")
+    except RecipeError as exc:
+        raise UsageError(f"--fs/--window-s: {str(exc).split(': ', 2)[-1]}") from None

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError
+from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
 from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
 
@@ -118,6 +118,8 @@ class Predictor:
         from cwtmae_cli.train.checkpoint import load_classifier, read_meta
         from cwtmae_cli.train.device import resolve_device
 
+        if stride_s is not None and not stride_s > 0:
+            raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
         meta = read_meta(Path(checkpoint))
         if meta.get("kind") != "classifier":
             raise CheckpointError(
@@ -133,8 +135,6 @@ class Predictor:
         self.n_samples = int(pre["n_samples"])
         self.channel = channel or checkpoint_channel(self.meta)
         self.stride_s = float(stride_s) if stride_s is not None else self.window_s
-        if not self.stride_s > 0:
-            raise CwtmaeError(f"--stride-s must be > 0, got {stride_s}")
         self.batch_size = batch_size
         self.label_names = list(self.meta["label_names"])
 

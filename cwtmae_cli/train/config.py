@@ -220,6 +220,11 @@ def validate(config: TrainConfig) -> None:
         f"across --gpus {config.gpus}",
     )
     need(config.lr > 0, "--lr must be positive")
+    need(
+        config.lr <= 1.0,
+        f"--lr {config.lr:g} is not a learning rate AdamW can train with; use at most 1 "
+        "(typical: 1e-4 to 3e-3)",
+    )
     need(config.save_every >= 1, "--save-every must be at least 1")
     need(config.log_every >= 1, "log_every must be at least 1")
     need(0.0 <= config.warmup_fraction < 1.0, "warmup_fraction must be in [0, 1)")

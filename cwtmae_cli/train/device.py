@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from cwtmae_cli.errors import ConfigError
+from cwtmae_cli.errors import UsageError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
     """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``; ``cpu``, ``cuda``, ``cuda:N``.
 
-    Raises ConfigError for an unknown name or a CUDA device that is not there.
+    Raises UsageError (exit 2) for an unknown name or a CUDA device that is not there.
     """
     name = (name or "auto").strip().lower()
     if name == "auto":
@@ -19,11 +19,11 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise ConfigError(f"--device {name}: no CUDA GPU is visible; use --device cpu")
+            raise UsageError(f"--device {name}: no CUDA GPU is visible; use --device cpu")
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ConfigError(
+            raise UsageError(
                 f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible"
             )
         return device
-    raise ConfigError(f"unknown --device `{name}`; use auto, cpu, cuda or cuda:N")
+    raise UsageError(f"unknown --device `{name}`; use auto, cpu, cuda or cuda:N")

@@ -77,11 +77,19 @@ def main_process() -> bool:
 
 
 def check_devices(config: TrainConfig) -> None:
-    """The device exists and there are enough GPUs for ``--gpus`` (ConfigError / UsageError)."""
+    """The device exists, there are enough GPUs for ``--gpus``, and CPU processes do not
+    outnumber the cores (UsageError)."""
     device = resolve_device(config.device)
     if device.type == "cuda" and config.gpus > torch.cuda.device_count():
         raise UsageError(
             f"--gpus {config.gpus} but only {torch.cuda.device_count()} CUDA device(s) are visible"
+        )
+    cores = os.cpu_count() or 1
+    most = max(2, cores)  # two gloo processes are fine anywhere (tests, small checks)
+    if device.type == "cpu" and config.gpus > most:
+        raise UsageError(
+            f"--gpus {config.gpus} CPU processes but this machine has {cores} CPU core(s); "
+            f"use at most --gpus {most}"
         )
 
 
@@ -96,6 +104,7 @@ def plan_run(
             raise UsageError(f"the resumed run's store {plan.store} no longer exists")
         return plan
     config = resolve_config(cls, flags, config_file)
+    check_devices(config)  # usage errors first, before any store is looked for
     workdir = resolve_workdir(Path(config.workdir) if config.workdir else None)
     notes = []
     store = find_store(workdir, Path(config.data) if config.data else None)
@@ -107,5 +116,4 @@ def plan_run(
     config = config.replace(
         data=str(store.resolve()), out=str(run_dir.resolve()), workdir=str(workdir.resolve())
     )
-    check_devices(config)
     return RunPlan(config=config, run_dir=str(run_dir.resolve()), notes=tuple(notes))

@@ -102,8 +102,8 @@ def test_bad_recipe(tmp_path):
     bad.write_text('format = "edf"\n[signal]\nsample_rate = 100\n')
     result = _invoke(str(bad), "--source", str(tmp_path))
     assert result.exit_code == 1 and "unknown key `signal.sample_rate`" in _error(result)
-    result = _invoke("sleep-cassette", "--source", str(tmp_path))
-    assert result.exit_code == 1 and "no recipe `sleep-cassette`" in _error(result)
+    result = _invoke("sleep-cassette", "--source", str(tmp_path))  # a name that is no recipe
+    assert result.exit_code == 2 and "no recipe `sleep-cassette`" in _error(result)
 
 
 def test_missing_channel_lists_the_file_channels(edf_folder, tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cwtmae_cli.data.recipes import BUILTIN, builtin_dir, load_recipe, with_overrides
-from cwtmae_cli.errors import RecipeError
+from cwtmae_cli.errors import RecipeError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,8 +63,15 @@ def test_bad_recipes_name_the_key(tmp_path, text, message):
 def test_unknown_recipe_name_and_missing_file():
     with pytest.raises(RecipeError, match="no recipe `sleepedf`: built-in recipes are sleep-edf"):
         load_recipe("sleepedf")
-    with pytest.raises(RecipeError, match="does not exist"):
+    with pytest.raises(RecipeError, match="does not exist") as missing:
         load_recipe("nowhere/mine.toml")
+    assert missing.value.exit_code == 2  # naming nothing is a usage error
+
+
+def test_a_bad_extends_is_the_recipe_files_error_not_a_usage_error(tmp_path):
+    with pytest.raises(RecipeError, match="no recipe `nosuch`") as bad:
+        load_recipe(_write(tmp_path, 'extends = "nosuch"\n'))
+    assert bad.value.exit_code == 1
 
 
 def test_extends_overrides_some_keys(tmp_path):
@@ -84,8 +91,10 @@ def test_command_line_overrides():
     )
     assert recipe.signal.channels == ("V1",) and recipe.signal.fs_hz == 128.0
     assert recipe.signal.window_s == 10.0 and recipe.seed == 7
-    with pytest.raises(RecipeError, match="--fs must be > 0"):
+    with pytest.raises(UsageError, match="--fs must be > 0"):
         with_overrides(recipe, fs_hz=0)
+    with pytest.raises(UsageError, match="--fs/--window-s: .*not a whole number of samples"):
+        with_overrides(recipe, fs_hz=7, window_s=0.5)
     assert recipe.to_dict()["signal"]["channels"] == ["V1"]
 
 
