@@ -20,10 +20,10 @@ from torch import nn
 
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, ConfigError, TrainingError
+from cwtmae_cli.model.pretrained import WEIGHTS_FILE
 from cwtmae_cli.train.state import TRAIN_STATE_FILE
 
 FORMAT_VERSION = 1
-WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 KINDS = ("mae", "classifier")
 

@@ -27,10 +27,9 @@ def write_reconstruction_figure(
 
     Masking draws from a forked RNG seeded with ``seed``, so the figure changes nothing else.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # Agg canvas directly: no pyplot, so no global backend is chosen for the user's process.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     was_training = mae.training
     mae.eval()
@@ -51,7 +50,9 @@ def write_reconstruction_figure(
     t_s = np.arange(signal.shape[0]) / fs_hz
     extent = (0.0, signal.shape[0] / fs_hz, imgs.shape[0], 0.0)
 
-    fig, axes = plt.subplots(4, 1, figsize=(11, 10), constrained_layout=True)
+    fig = Figure(figsize=(11, 10), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(4, 1)
     vmin, vmax = np.nanpercentile(imgs, [1, 99])
     panels = (
         ("input CWT (signal view)", imgs),
@@ -72,5 +73,4 @@ def write_reconstruction_figure(
     axes[3].legend(loc="upper right")
     path = Path(path)
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path

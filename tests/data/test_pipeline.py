@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from cwtmae_cli.data.lock import lock_path_for
+from cwtmae_cli.data.lock import StoreLock, lock_path_for
 from cwtmae_cli.data.prepare import prepare_store, summary_problem
 from cwtmae_cli.data.readers import read_recording
 from cwtmae_cli.data.recipes import load_recipe, with_overrides
@@ -127,14 +128,39 @@ def test_lock_refuses_a_second_writer_and_takes_over_a_stale_one(edf_folder, tmp
     recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
     out = tmp_path / "s.zarr"
     lock = lock_path_for(out)
-    lock.write_text(f'{{"pid": {os.getppid()}, "host": "{os.uname().nodename}"}}')
-    with pytest.raises(StoreError, match=r"being written by another `cwtmae prepare` \(pid"):
-        prepare_store(recipe, edf_folder, out)
+    holder = StoreLock(out)
+    holder.acquire()  # a live writer (flock is per open file, so this process can contend too)
+    try:
+        busy = rf"being written by another `cwtmae prepare` \(pid {os.getpid()} on"
+        with pytest.raises(StoreError, match=busy):
+            prepare_store(recipe, edf_folder, out)
+    finally:
+        holder.release()
+    # A writer killed with SIGKILL leaves its file behind but the kernel drops its flock: free.
     dead = subprocess.Popen(["true"])
     dead.wait()
     lock.write_text(f'{{"pid": {dead.pid}, "host": "{os.uname().nodename}"}}')
     assert prepare_store(recipe, edf_folder, out)["n_windows"] == 16
     assert not lock.exists()
+
+
+def test_lock_of_a_killed_process_is_released_by_the_kernel(tmp_path):
+    out = tmp_path / "s.zarr"
+    script = (
+        "import os, sys, time; from cwtmae_cli.data.lock import StoreLock; "
+        f"StoreLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        with pytest.raises(StoreError, match=rf"pid {child.pid} on {os.uname().nodename}"):
+            StoreLock(out).acquire()
+    finally:
+        child.kill()
+        child.wait()
+    with StoreLock(out):  # the SIGKILLed holder's lock is gone with it
+        assert lock_path_for(out).exists()
+    assert not lock_path_for(out).exists()
 
 
 def test_other_settings_refuse_to_resume_until_overwrite(edf_folder, tmp_path):
