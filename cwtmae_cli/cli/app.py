@@ -8,7 +8,6 @@ modules import heavy libraries (torch, mne, zarr) inside their functions, never 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import traceback
 from typing import Annotated, Any
@@ -103,11 +102,10 @@ def _root(
 
 
 def _register_commands() -> None:
+    # Every listed module must import: a broken command fails loudly here (and in the tests),
+    # never disappears from `cwtmae --help` unnoticed.
     for name in COMMAND_MODULES:
-        if importlib.util.find_spec(f"cwtmae_cli.cli.{name}") is None:
-            continue  # not built yet: a command that does not exist is not listed
-        module = importlib.import_module(f"cwtmae_cli.cli.{name}")
-        module.register(app)
+        importlib.import_module(f"cwtmae_cli.cli.{name}").register(app)
 
 
 _register_commands()

@@ -89,3 +89,13 @@ def test_bug_keeps_its_traceback():
 def test_console_script_installed():
     out = subprocess.run(["cwtmae", "--version"], capture_output=True, text=True, check=False)
     assert out.returncode == 0 and __version__ in out.stdout
+
+
+def test_a_command_module_that_cannot_import_is_an_error_not_a_missing_command(monkeypatch):
+    monkeypatch.setattr(app_module, "COMMAND_MODULES", ("no_such_command",))
+    try:
+        app_module._register_commands()
+    except ModuleNotFoundError as exc:
+        assert "cwtmae_cli.cli.no_such_command" in str(exc)
+    else:
+        raise AssertionError("a command module that does not import was skipped silently")
