@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -106,29 +108,40 @@ CONFIG_CLASSES: dict[str, type[TrainConfig]] = {
 }
 
 
-def _coerce(cls_name: str, key: str, value: Any, type_text: str, source: str) -> Any:
-    """Check one value against its field's annotation (a string under postponed evaluation)."""
+def _type_name(tp: Any) -> str:
+    """``int | None`` -> ``"int | None"``; ``tuple[str, ...]`` -> ``"tuple[str, ...]"``."""
+    if typing.get_origin(tp) in (types.UnionType, typing.Union):
+        return " | ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is tuple:
+        return "tuple[" + ", ".join(
+            "..." if a is Ellipsis else _type_name(a) for a in typing.get_args(tp)
+        ) + "]"
+    return "None" if tp is type(None) else getattr(tp, "__name__", str(tp))
+
+
+def _coerce(key: str, value: Any, tp: Any, source: str) -> Any:
+    """Check one value against its field's type (resolved with ``typing.get_type_hints``)."""
+    union = typing.get_origin(tp) in (types.UnionType, typing.Union)
+    options = typing.get_args(tp) if union else (tp,)
     if value is None:
-        if "None" in type_text:
+        if type(None) in options:
             return None
         raise ConfigError(f"{source}: `{key}` cannot be empty")
-    bad = ConfigError(f"{source}: `{key}` must be {type_text}, got {value!r}")
-    if type_text.startswith("tuple"):
+    bad = ConfigError(f"{source}: `{key}` must be {_type_name(tp)}, got {value!r}")
+    if any(typing.get_origin(o) is tuple for o in options):
         items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
             raise bad
         return tuple(v.strip() for v in items if v.strip())
-    if type_text == "bool":
-        if not isinstance(value, bool):
-            raise bad
-        return value
-    if isinstance(value, bool):
+    if isinstance(value, bool):  # bool is an int subclass: only a bool field takes one
+        if bool in options:
+            return value
         raise bad
-    if "int" in type_text and isinstance(value, int):
+    if int in options and isinstance(value, int):
         return value
-    if "float" in type_text and isinstance(value, (int, float)):
+    if float in options and isinstance(value, (int, float)):
         return float(value)
-    if "str" in type_text and isinstance(value, str):
+    if str in options and isinstance(value, str):
         return value
     raise bad
 
@@ -153,16 +166,17 @@ def read_toml(path: Path, cls: type[TrainConfig]) -> dict[str, Any]:
 
 def check_settings(settings: dict[str, Any], cls: type[TrainConfig], source: str) -> dict:
     """Normalise keys (dashes -> underscores), reject unknown keys, coerce the values."""
-    types = {f.name: str(f.type) for f in fields(cls)}
+    hints = typing.get_type_hints(cls)
+    field_types = {f.name: hints[f.name] for f in fields(cls)}
     checked = {}
     for key, value in settings.items():
         name = key.replace("-", "_")
-        if name not in types:
-            known = ", ".join(sorted(types))
+        if name not in field_types:
+            known = ", ".join(sorted(field_types))
             raise ConfigError(
                 f"{source}: unknown setting `{key}` for {cls.command}; known: {known}"
             )
-        checked[name] = _coerce(cls.__name__, name, value, types[name], source)
+        checked[name] = _coerce(name, value, field_types[name], source)
     return checked
 
 

@@ -112,7 +112,7 @@ def test_an_existing_run_folder_is_never_overwritten(pretrain_run, workdir) -> N
         (["--data", "missing.zarr"], 1, "no store at missing.zarr"),
         (["--splits", "train,holdout"], 2, "unknown split `holdout`"),
         (["--steps", "2", "--epochs", "2"], 2, "either --epochs or --steps"),
-        (["--device", "tpu"], 1, "unknown --device `tpu`"),
+        (["--device", "tpu"], 2, "unknown --device `tpu`"),
         (["--model", "huge"], 2, "--model must be one of tiny, small, base"),
     ],
 )
