@@ -92,3 +92,26 @@ def test_folder_keeps_going_past_a_corrupt_file(sleep_ckpt, tmp_path):
     assert [o.output.name for o in outcomes[1:]] == ["rec0_pred.csv", "rec1_pred.csv"]
     with pytest.raises(DataError):
         list(predict_paths(Predictor(sleep_ckpt, device="cpu"), [bad], out, keep_going=False))
+
+
+def test_probabilities_stay_with_their_windows_after_a_bad_one(sleep_ckpt, tmp_path):
+    """Window 1 is flat (skipped): windows 0, 2, 3 and 4 must get their own probabilities, each
+    equal to the model's output on that window alone, not their neighbour's."""
+    from cwtmae_cli.evaluate.inference import array_batches, predict_proba
+
+    fs_hz = 100.0
+    t_s = np.arange(3000) / fs_hz
+    rng = np.random.default_rng(1)
+    pieces = [30 * np.sin(2 * np.pi * f * t_s) + rng.normal(0, 3, t_s.size) for f in (1, 2, 7, 13)]
+    pieces.insert(1, np.zeros(3000))
+    edf = write_edf(tmp_path / "mixed.edf", np.concatenate(pieces)[None], fs_hz, ["EEG Fpz-Cz"])
+    predictor = Predictor(sleep_ckpt, device="cpu", batch_size=2)
+    table = predictor.predict_file(edf)
+    assert table.quality == [None, "flat", None, None, None]
+    windows, _, _ = predictor.windows(edf)  # (5, 3000)
+    alone = [predict_proba(predictor.model, 1, array_batches(windows[i : i + 1]))[0]
+             for i in (0, 2, 3, 4)]
+    assert np.isnan(table.probs[1]).all()
+    np.testing.assert_allclose(table.probs[[0, 2, 3, 4]], np.stack(alone), rtol=1e-4, atol=1e-6)
+    gaps = [np.abs(alone[i] - alone[j]).max() for i in range(4) for j in range(i + 1, 4)]
+    assert min(gaps) > 1e-4  # the windows are told apart, so a shift would show
