@@ -9,6 +9,7 @@ import typer
 
 from cwtmae_cli.cli.console import err, note, out, warn
 from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, Workdir
+from cwtmae_cli.wording import plural
 
 PREDICTIONS_DIR = "predictions"
 
@@ -57,7 +58,8 @@ def render_summary(table) -> None:
 
     summary = table.summary
     t = Table(
-        title=f"{table.recording_id}: {summary['n_windows']} windows ({summary['n_bad']} bad)",
+        title=f"{table.recording_id}: {plural(summary['n_windows'], 'window')} "
+        f"({summary['n_bad']} bad)",
         title_justify="left",
     )
     t.add_column("class")
@@ -105,6 +107,7 @@ def predict(
         find_recordings,
         predict_paths,
     )
+    from cwtmae_cli.evaluate.provenance import describe_reading
     from cwtmae_cli.evaluate.table import FORMATS
     from cwtmae_cli.train.device import resolve_device
     from cwtmae_cli.workdir import resolve_workdir
@@ -141,13 +144,27 @@ def predict(
                 warn(f"{outcome.source}: {outcome.error}")
                 failed.append(outcome.source.name)
                 continue
-            render_summary(outcome.table)
-            note(f"wrote {outcome.output}" + (f" and {outcome.plot}" if outcome.plot else ""))
+            table = outcome.table
+            note(f"{table.recording_id}: {describe_reading(table.input, predictor.fs_hz)}")
+            render_summary(table)
+            written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]
+            note("wrote " + ", ".join(str(p) for p in written))
     if failed:
-        raise CwtmaeError(
-            f"{len(failed)} of {len(recordings)} recordings failed ({', '.join(failed)}); "
-            "the others were written"
+        raise CwtmaeError(failure_message(failed, len(recordings)))
+
+
+def failure_message(failed: list[str], n_recordings: int) -> str:
+    """What a folder run amounts to when some recordings failed: which, and what was written."""
+    names = ", ".join(failed)
+    if len(failed) == n_recordings:
+        every = {1: "the recording", 2: "both recordings"}.get(
+            n_recordings, f"all {n_recordings} recordings"
         )
+        return f"{every} failed ({names}); no prediction was written"
+    written = n_recordings - len(failed)
+    others = "the other one was" if written == 1 else f"the other {written} were"
+    failed_part = f"{len(failed)} of {plural(n_recordings, 'recording')} failed ({names})"
+    return f"{failed_part}; {others} written"
 
 
 def register(app: typer.Typer) -> None:

@@ -154,8 +154,15 @@ def _open_edf(
         intervals=intervals,
         recording_id=path.stem,
         source_files=files,
+        start=_edf_start(raw),
     )
     return RecordingStream(recording, int(raw.n_times), read_range)
+
+
+def _edf_start(raw):
+    """The header's start date-time, naive (MNE labels it UTC; EDF headers carry no zone)."""
+    meas_date = raw.info.get("meas_date")
+    return None if meas_date is None else meas_date.replace(tzinfo=None)
 
 
 def _refuse_duplicated(channels: list[str] | None, labels: list[str], path: Path) -> None:

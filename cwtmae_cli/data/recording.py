@@ -7,6 +7,7 @@ Everything after a reader (resampling, windowing, labelling, the store) works on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -41,6 +42,8 @@ class Recording:
         subject: subject id (splits never separate one subject's recordings).
         recording_id: unique id of the recording within a data set.
         source_files: names of the files it was read from (signal file first).
+        start: clock date-time of the first sample as the file's header gives it (naive: EDF
+            and WFDB headers carry no time zone); None when the header gives no date and time.
     """
 
     signal: np.ndarray
@@ -51,6 +54,7 @@ class Recording:
     subject: str = ""
     recording_id: str = ""
     source_files: list[str] = field(default_factory=list)
+    start: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.signal.ndim != 2:

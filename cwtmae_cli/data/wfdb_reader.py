@@ -7,6 +7,7 @@ lasts until the next rhythm note or the end of the record.
 from __future__ import annotations
 
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +103,15 @@ def _read_wfdb(
         intervals=intervals,
         recording_id=name,
         source_files=source,
+        start=_wfdb_start(header),
     )
+
+
+def _wfdb_start(header) -> datetime | None:
+    """Base date and time of the record line combined; None unless the header has both."""
+    if getattr(header, "base_date", None) is None or getattr(header, "base_time", None) is None:
+        return None
+    return datetime.combine(header.base_date, header.base_time)
 
 
 def _check_wfdb_rate(hea: Path, name: str) -> None:

@@ -103,14 +103,17 @@ class EvaluationResult:
     label_names: list[str]
     metrics: dict
     per_recording: list[dict] | None = None
+    weights_sha256: str | None = None  # of the checkpoint's weights file
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_pred: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
     def to_dict(self) -> dict:
-        """Everything, JSON-ready (``--json``)."""
+        """Everything, JSON-ready (``--json``): what was scored (checkpoint with the sha256 of
+        its weights file, store, split, channel) beside the metrics."""
         return {
             "tool_version": __version__,
             "checkpoint": self.checkpoint,
+            "checkpoint_weights_sha256": self.weights_sha256,
             "store": self.store,
             "split": self.split,
             "channel": self.channel,
@@ -137,7 +140,7 @@ def evaluate_checkpoint(
     from cwtmae_cli.data.loader import WindowDataset
     from cwtmae_cli.data.store import open_store
     from cwtmae_cli.evaluate.inference import predict_proba
-    from cwtmae_cli.train.checkpoint import load_classifier, read_meta
+    from cwtmae_cli.train.checkpoint import load_classifier, read_meta, weights_sha256
     from cwtmae_cli.train.device import resolve_device
 
     if split not in SPLITS:
@@ -170,13 +173,14 @@ def evaluate_checkpoint(
         ids = [str(r.get("id", i)) for i, r in enumerate(open_store(store_path).recordings)]
         rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
     return EvaluationResult(
-        checkpoint=str(checkpoint),
-        store=str(store_path),
+        checkpoint=str(checkpoint.resolve()),
+        store=str(store_path.resolve()),
         split=split,
         channel=channel,
         label_names=label_names,
         metrics=classification_metrics(y_true, y_pred, label_names),
         per_recording=rows,
+        weights_sha256=weights_sha256(checkpoint),
         y_true=y_true,
         y_pred=y_pred,
     )

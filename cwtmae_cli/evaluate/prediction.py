@@ -9,7 +9,10 @@ Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec
 ``rec.dat`` or ``rec.mat``, the PhysioNet challenges' layout), or a folder of them (not
 recursive). In a folder, annotation-only files whose name contains ``Hypnogram`` are not
 recordings and are skipped. Outputs (:func:`output_paths`):
-``<out>/<recording>_pred.<tsv|csv|json>`` and, with a plot, ``<out>/<recording>_hypnogram.png``.
+``<out>/<recording>_pred.<tsv|csv|json>``, beside a tsv or csv table its provenance sidecar
+``<out>/<recording>_pred.json`` (:mod:`provenance`; a json table holds it), and with a plot
+``<out>/<recording>_hypnogram.png`` for a sleep-staging model, ``<recording>_labels.png`` for any
+other.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import numpy as np
 
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
+from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
 
 SIGNAL_SUFFIXES = (".edf", ".bdf")
@@ -81,9 +86,15 @@ def output_names(recordings: list[Path]) -> dict[Path, str]:
     }
 
 
-def output_paths(out_dir: Path, rec_id: str, fmt: str) -> tuple[Path, Path]:
-    """(prediction file, hypnogram PNG) of one recording."""
-    return Path(out_dir) / f"{rec_id}_pred.{fmt}", Path(out_dir) / f"{rec_id}_hypnogram.png"
+def output_paths(
+    out_dir: Path, rec_id: str, fmt: str, sleep: bool = True
+) -> tuple[Path, Path, Path | None]:
+    """(prediction file, plot PNG, provenance sidecar or None for a json table) of one
+    recording. The plot is a ``_hypnogram`` only for sleep stages, else ``_labels``."""
+    out_dir = Path(out_dir)
+    plot = out_dir / f"{rec_id}_{'hypnogram' if sleep else 'labels'}.png"
+    sidecar = None if fmt == "json" else out_dir / f"{rec_id}_pred.json"
+    return out_dir / f"{rec_id}_pred.{fmt}", plot, sidecar
 
 
 def ensure_writable(out_dir: Path) -> Path:
@@ -137,14 +148,36 @@ class Predictor:
         self.stride_s = float(stride_s) if stride_s is not None else self.window_s
         self.batch_size = batch_size
         self.label_names = list(self.meta["label_names"])
+        self._weights_sha256: str | None = None
 
-    def windows(self, path: Path) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
-        """Raw windows (W, L) float32, onsets (W,) s and QC reasons of one recording."""
-        from cwtmae_cli.data.readers import read_recording
+    @property
+    def weights_sha256(self) -> str:
+        """sha256 of the checkpoint's weights file (computed once, for the sidecars)."""
+        if self._weights_sha256 is None:
+            from cwtmae_cli.train.checkpoint import weights_sha256
+
+            self._weights_sha256 = weights_sha256(self.checkpoint)
+        return self._weights_sha256
+
+    def windows(
+        self, path: Path
+    ) -> tuple[np.ndarray, np.ndarray, list[str | None], InputInfo]:
+        """Raw windows (W, L) float32, onsets (W,) s, QC reasons and what was read (channel,
+        rate, start) of one recording."""
+        from cwtmae_cli.data.readers import is_edf, read_recording
         from cwtmae_cli.data.resample import resample
         from cwtmae_cli.data.windows import cut_windows, quality_reasons
 
         rec = read_recording(Path(path), channels=[self.channel], read_annotations=False)
+        info = InputInfo(
+            channel=self.channel,
+            channel_in_file=rec.channels[0],
+            fs_in_hz=float(rec.fs_hz),
+            start=rec.start,
+            start_source=("EDF header" if is_edf(Path(path)) else "WFDB header")
+            if rec.start
+            else None,
+        )
         signal = rec.signal[:1]  # (1, n)
         raw_quality: list[str | None] = []
         if not math.isclose(rec.fs_hz, self.fs_hz):
@@ -167,7 +200,7 @@ class Predictor:
         quality = [raw or new for raw, new in zip(raw_quality, quality, strict=False)] + quality[
             len(raw_quality) :
         ]
-        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality
+        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality, info
 
     def _raw_quality(self, signal: np.ndarray, fs_hz: float) -> list[str | None]:
         """QC reasons of the windows cut at the file's own rate (empty if they do not fit it)."""
@@ -186,7 +219,7 @@ class Predictor:
         """Per-window predictions of one recording (bad windows are not classified)."""
         from cwtmae_cli.evaluate.inference import predict_proba
 
-        windows, onset_s, quality = self.windows(path)  # (W, L), (W,)
+        windows, onset_s, quality, info = self.windows(path)  # (W, L), (W,)
         good = np.flatnonzero([reason is None for reason in quality])  # (G,)
 
         def get_batch(indices: np.ndarray):
@@ -208,6 +241,7 @@ class Predictor:
             onset_s=onset_s,
             probs=probs,
             quality=list(quality),
+            input=info,
         )
 
 
@@ -220,6 +254,7 @@ class PredictionOutcome:
     output: Path | None = None
     plot: Path | None = None
     error: str | None = None
+    sidecar: Path | None = None
 
 
 def predict_paths(
@@ -249,10 +284,33 @@ def predict_paths(
             message = str(exc) if isinstance(exc, CwtmaeError) else f"{type(exc).__name__}: {exc}"
             yield PredictionOutcome(source, error=message)
             continue
-        table_path, plot_path = output_paths(out_dir, names[source], fmt)
-        write_table(table, table_path, fmt)
+        sleep = is_sleep_model(table.label_names)
+        table_path, plot_path, sidecar = output_paths(out_dir, names[source], fmt, sleep)
+        provenance = prediction_provenance(
+            table,
+            predictor.checkpoint,
+            predictor.weights_sha256,
+            predictor.fs_hz,
+            predictor.n_samples,
+            table_file=table_path.name,
+        )
+        write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
+        if sidecar is not None:
+            write_json(sidecar, provenance)
         if plot:
             from cwtmae_cli.evaluate.plots import plot_hypnogram
 
             plot_hypnogram(table, plot_path)
-        yield PredictionOutcome(source, table, table_path, plot_path if plot else None)
+        yield PredictionOutcome(
+            source, table, table_path, plot_path if plot else None, sidecar=sidecar
+        )
+
+
+def write_json(path: Path, doc: dict) -> Path:
+    """``doc`` as indented JSON at ``path``, through a ``.part`` file renamed into place."""
+    import json
+
+    tmp = Path(path).with_name(Path(path).name + ".part")
+    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return Path(path)

@@ -9,7 +9,8 @@ classified window has ``quality`` ``ok``.
   an empty cell, onsets in seconds from the start of the recording.
 - ``csv``: comma-separated, an empty cell for an empty value.
 - ``json``: ``{"recording", "source", "label_names", "columns", "summary", "windows": [{...}]}``
-  with ``null`` for empty values.
+  with ``null`` for empty values, and ``provenance`` when one is given (for tsv and csv that
+  document is the ``<recording>_pred.json`` sidecar instead; see :mod:`provenance`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cwtmae_cli.evaluate.provenance import InputInfo
 from cwtmae_cli.evaluate.summary import BAD_LABEL, recording_summary
 
 FORMATS = ("tsv", "csv", "json")
@@ -40,6 +42,7 @@ class PredictionTable:
         onset_s: (W,) float64 window onsets in seconds from the recording start.
         probs: (W, K) float32 class probabilities; rows of ``bad`` windows are NaN.
         quality: (W,) ``None`` for a classified window, else the quality-control reason.
+        input: what was read from the file (channel, rate, start), when known.
     """
 
     recording_id: str
@@ -50,6 +53,7 @@ class PredictionTable:
     onset_s: np.ndarray
     probs: np.ndarray
     quality: list[str | None]
+    input: InputInfo | None = None
     summary: dict = field(init=False)
 
     def __post_init__(self) -> None:
@@ -111,8 +115,11 @@ def _cell(value, empty: str) -> str:
     return str(value)
 
 
-def write_table(table: PredictionTable, path: Path, fmt: str = "tsv") -> Path:
-    """Write ``table`` to ``path`` as ``fmt`` (tsv, csv or json); returns ``path``."""
+def write_table(
+    table: PredictionTable, path: Path, fmt: str = "tsv", provenance: dict | None = None
+) -> Path:
+    """Write ``table`` to ``path`` as ``fmt`` (tsv, csv or json); returns ``path``.
+    ``provenance`` goes into a json table (tsv and csv get it as a sidecar, not here)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     path = Path(path)
@@ -127,6 +134,8 @@ def write_table(table: PredictionTable, path: Path, fmt: str = "tsv") -> Path:
                 "summary": table.summary,
                 "windows": [dict(zip(table.columns, row, strict=True)) for row in table.rows()],
             }
+            if provenance is not None:
+                doc["provenance"] = provenance
             json.dump(doc, fh, indent=1)
             fh.write("\n")
         else:

@@ -53,6 +53,15 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(ckpt: Path) -> str:
+    """sha256 (hex) of the weights file of checkpoint folder ``ckpt``, computed from the file
+    itself (what a result's provenance names). CheckpointError when there is none."""
+    path = Path(ckpt) / WEIGHTS_FILE
+    if not path.is_file():
+        raise CheckpointError(f"no {WEIGHTS_FILE} in {ckpt}")
+    return _sha256(path)
+
+
 def unwrap_model(model: nn.Module) -> nn.Module:
     """The plain module under DistributedDataParallel and/or torch.compile wrappers."""
     while True:

@@ -207,6 +207,38 @@ def resolve_config(
     return config
 
 
+def resolved_settings(
+    config: TrainConfig,
+    *,
+    device: str,
+    world_size: int,
+    steps_per_epoch: int,
+    total_steps: int,
+    model_config: dict[str, Any],
+    preset: str | None,
+) -> dict[str, Any]:
+    """What a run really uses, for its ``config.json``: every setting with ``auto`` and the
+    "not given" ``None`` replaced by the value in force (the device used, the schedule in both
+    steps and epochs, the preset, the mask ratio and validation interval, the model's full
+    constructor config). A setting that does not apply (``resume`` of a new run, ``pretrained``
+    from scratch) is left out rather than written as null."""
+    settings = config.to_dict()
+    settings.update(
+        device=device,
+        world_size=world_size,
+        steps=total_steps,
+        epochs=round(total_steps / steps_per_epoch, 4),
+        steps_per_epoch=steps_per_epoch,
+        model=preset if preset is not None else settings.get("model"),
+        model_config=dict(model_config),
+    )
+    if "mask_ratio" in settings:
+        settings["mask_ratio"] = model_config["mask_ratio"]
+    if settings.get("eval_every", 0) is None:  # validation once per epoch (and at the end)
+        settings["eval_every"] = steps_per_epoch
+    return {key: value for key, value in settings.items() if value is not None}
+
+
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a configuration from ``config.json`` / a checkpoint's ``run_config``."""
     command = data.get("command")

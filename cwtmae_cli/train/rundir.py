@@ -3,7 +3,7 @@
 ::
 
     runs/<command>-<UTC stamp>/
-        config.json              resolved run configuration
+        config.json              resolved run configuration (no `auto`, no null)
         metrics.jsonl            one JSON object per logged step / validation
         checkpoints/step-0000100/  model.safetensors, meta.json, train_state.pt
         checkpoints/best/        fine-tuning: best validation macro-F1
@@ -64,6 +64,10 @@ class RunDir:
         (run.path / CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
         write_text_atomic(run.path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
         return run
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        """Replace ``config.json`` (with the resolved values, once the model is built)."""
+        write_text_atomic(self.path / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
 
     @property
     def checkpoints(self) -> Path:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cwtmae_cli.train.config import resolved_settings
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.engine import Engine
 from cwtmae_cli.train.job import Events, TrainJob
@@ -45,6 +46,18 @@ def run_worker(
     job = build(plan, ctx)
     run = open_run_dir(plan, ctx)
     engine = Engine(config, job, ctx, run, events)
+    if run is not None and plan.resume_ckpt is None:
+        run.write_config(
+            resolved_settings(
+                config,
+                device=str(ctx.device) if ctx.world_size == 1 else ctx.device.type,
+                world_size=ctx.world_size,
+                steps_per_epoch=engine.steps_per_epoch,
+                total_steps=engine.total_steps,
+                model_config=job.meta["model_config"],
+                preset=job.meta.get("preset"),
+            )
+        )
     if plan.resume_ckpt is not None:
         engine.resume_from(Path(plan.resume_ckpt))
         if run is not None:

@@ -190,6 +190,13 @@ def test_json_dash_prints_only_json(setup):
     doc = json.loads(result.stdout)
     assert doc["split"] == "val" and doc["summary"]["n_windows"] == PER_RECORDING
     assert doc["channel"] == "EEG Pz-Oz" and doc["label_names"] == SLEEP_LABELS
+    # What was scored is named: the checkpoint with its weights' sha256, the store, the split.
+    import hashlib
+
+    weights = (setup["ckpt"] / "model.safetensors").read_bytes()
+    assert doc["checkpoint"] == str(setup["ckpt"].resolve())
+    assert doc["checkpoint_weights_sha256"] == hashlib.sha256(weights).hexdigest()
+    assert doc["store"] == str(setup["store"].resolve())
 
 
 def test_defaults_are_picked_and_printed(setup):

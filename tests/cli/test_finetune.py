@@ -3,6 +3,7 @@ store, layer-wise rates in a real run, validation-only selection, and the bad-in
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -94,6 +95,10 @@ def test_defaults_pick_the_store_and_the_latest_pretraining_run(workdir, finetun
     meta = read_meta(run / "checkpoints" / "best")
     assert meta["pretrained"] == str((pretrain / "checkpoints" / "step-0000008").resolve())
     assert meta["label_names"] == ["f0", "f1", "f2"] and meta["kind"] == "classifier"
+    config = json.loads((run / "config.json").read_text())  # resolved: the model it trained
+    assert (config["device"], config["model"], config["classes"]) == ("cpu", "tiny", 3)
+    assert config["model_config"] == meta["model_config"] and config["pretrained"]
+    assert not [k for k, v in config.items() if v is None or v == "auto"], config
 
 
 @pytest.mark.slow

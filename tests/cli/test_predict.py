@@ -134,7 +134,12 @@ def test_folder_with_a_corrupt_file(ckpt, tmp_path):
         ]
     )
     assert result.exit_code == 1
-    assert sorted(p.name for p in out.iterdir()) == ["night1_pred.csv", "night2_pred.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "night1_pred.csv",
+        "night1_pred.json",
+        "night2_pred.csv",
+        "night2_pred.json",
+    ]
     assert len(read_table(out / "night1_pred.csv")) == 3
     assert len(read_table(out / "night2_pred.csv")) == 2
     assert "broken.edf" in result.stderr and "1 of 3 recordings failed" in result.stderr

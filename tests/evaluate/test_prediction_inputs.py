@@ -49,8 +49,11 @@ def test_nothing_to_read(tmp_path):
 
 
 def test_output_names(tmp_path):
-    table, plot = output_paths(tmp_path, "201", "csv")
+    table, plot, sidecar = output_paths(tmp_path, "201", "csv")
     assert table == tmp_path / "201_pred.csv" and plot == tmp_path / "201_hypnogram.png"
+    assert sidecar == tmp_path / "201_pred.json"
+    _, plot, sidecar = output_paths(tmp_path, "201", "json", sleep=False)
+    assert plot == tmp_path / "201_labels.png" and sidecar is None  # the table holds it
 
 
 def test_ensure_writable_creates_and_refuses(tmp_path):

@@ -10,6 +10,7 @@ from cwtmae_cli.train.config import (
     PretrainConfig,
     config_from_dict,
     resolve_config,
+    resolved_settings,
 )
 
 
@@ -65,3 +66,48 @@ def test_bad_toml_names_the_file(tmp_path) -> None:
         resolve_config(PretrainConfig, {}, bad)
     with pytest.raises(ConfigError, match="no config file"):
         resolve_config(PretrainConfig, {}, tmp_path / "missing.toml")
+
+
+def _no_unresolved(value) -> bool:
+    """True when no value, however deep, is None or ``auto``."""
+    if isinstance(value, dict):
+        return all(_no_unresolved(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_no_unresolved(v) for v in value)
+    return value is not None and value != "auto"
+
+
+def test_resolved_settings_hold_the_values_in_force() -> None:
+    config = resolve_config(PretrainConfig, {"epochs": 3, "model": "tiny"})
+    assert (config.device, config.mask_ratio, config.steps) == ("auto", None, None)
+    model_config = {"signal_len": 3000, "mask_ratio": 0.75, "embed_dim": 64}
+    resolved = resolved_settings(
+        config,
+        device="cpu",
+        world_size=1,
+        steps_per_epoch=4,
+        total_steps=12,
+        model_config=model_config,
+        preset="tiny",
+    )
+    assert _no_unresolved(resolved), resolved
+    assert (resolved["device"], resolved["mask_ratio"]) == ("cpu", 0.75)
+    assert (resolved["steps"], resolved["epochs"], resolved["steps_per_epoch"]) == (12, 3.0, 4)
+    assert resolved["model_config"] == model_config and resolved["world_size"] == 1
+    assert "resume" not in resolved  # a new run resumes nothing: left out, not null
+
+
+def test_resolved_finetune_settings_name_the_preset_and_the_validation_interval() -> None:
+    config = resolve_config(FinetuneConfig, {"steps": 10, "from_scratch": True})
+    resolved = resolved_settings(
+        config,
+        device="cuda:0",
+        world_size=1,
+        steps_per_epoch=4,
+        total_steps=10,
+        model_config={"num_classes": 5},
+        preset="base",
+    )
+    assert _no_unresolved(resolved), resolved
+    assert (resolved["model"], resolved["eval_every"], resolved["epochs"]) == ("base", 4, 2.5)
+    assert "pretrained" not in resolved
