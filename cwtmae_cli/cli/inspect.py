@@ -64,6 +64,40 @@ def render_store_summary(summary: dict) -> None:
         for entry in summary["skipped"]:
             skipped.add_row(entry["id"], entry["reason"])
         out.print(skipped)
+    render_channels_read(summary)
+    warn_channel_fallbacks(summary)
+
+
+def render_channels_read(summary: dict) -> None:
+    """Which file channels filled each slot, on stdout, for slots not read from one name
+    everywhere (``channel MLII: MLII in 42 recordings, V5 in 2``)."""
+    for entry in summary.get("channels_read", []):
+        read = entry["read"]
+        if len(read) > 1 or entry["fallback"]:
+            counts = list(read.items())
+            parts = [f"{name} in {n}" for name, n in counts]
+            parts[0] += " recording" if counts[0][1] == 1 else " recordings"
+            out.print(f"channel {entry['slot']}: {', '.join(parts)}", highlight=False)
+
+
+def warn_channel_fallbacks(summary: dict, most: int = 10) -> None:
+    """A warning on stderr per slot naming the recordings that lacked it and gave their first
+    channel instead (the recipe's ``first_channel_fallback``)."""
+    from cwtmae_cli.cli.console import warn
+
+    for entry in summary.get("channels_read", []):
+        fallback = entry["fallback"]
+        if not fallback:
+            continue
+        listed = ", ".join(f"{f['id']} ({f['channel']})" for f in fallback[:most])
+        if len(fallback) > most:
+            listed += f", ... ({len(fallback) - most} more)"
+        one = len(fallback) == 1
+        warn(
+            f"{len(fallback)} recording{'' if one else 's'} {'has' if one else 'have'} no "
+            f"channel {entry['slot']}; {'its' if one else 'their'} first channel was read "
+            f"instead: {listed}"
+        )
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -35,7 +35,8 @@ Channels = Annotated[
     str | None,
     typer.Option(
         "--channels",
-        help="Comma-separated channel names (e.g. 'EEG Fpz-Cz,EEG Pz-Oz').",
+        help="Comma-separated channel slots, each a name or alternatives tried in order "
+        "(e.g. 'EEG Fpz-Cz,EEG Pz-Oz' or 'MLII,V1|V2|V4|V5'); names match tolerantly.",
         show_default=False,
     ),
 ]
@@ -101,13 +102,14 @@ def prepare(
     """Read recordings, resample, cut labelled windows and write them to a zarr store."""
     import time
 
+    from cwtmae_cli.data.channels import parse_channel_slots
     from cwtmae_cli.data.prepare import prepare_store, summary_problem
     from cwtmae_cli.data.recipes import load_recipe, with_overrides
     from cwtmae_cli.data.sources import default_source
     from cwtmae_cli.errors import DataError, UsageError
     from cwtmae_cli.workdir import default_store_path, resolve_workdir
 
-    names = [c.strip() for c in channels.split(",") if c.strip()] if channels else None
+    names = parse_channel_slots(channels) if channels is not None else None
     spec = with_overrides(
         load_recipe(recipe), channels=names, fs_hz=fs, window_s=window_s, seed=seed
     )
@@ -147,10 +149,11 @@ def prepare(
             strict=strict,
             progress=update,
         )
-    from cwtmae_cli.cli.inspect import render_store_summary
+    from cwtmae_cli.cli.inspect import render_store_summary, warn_channel_fallbacks
 
     if json_out:
         out.print_json(json.dumps(summary))
+        warn_channel_fallbacks(summary)
     else:
         render_store_summary(summary)
         resumed = summary["recordings_resumed"]

@@ -31,9 +31,9 @@ def _resolve_channel(channel: int | str, channels: list[str], path: Path) -> int
         if not 0 <= channel < len(channels):
             raise StoreError(f"channel index {channel} out of range; {path} has {channels}")
         return int(channel)
-    from cwtmae_cli.data.channels import match_channel
+    from cwtmae_cli.data.channels import match_slot
 
-    return match_channel(str(channel), channels, where=str(path))
+    return match_slot(str(channel), channels, where=f"store {path}")
 
 
 class WindowDataset(Dataset):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cwtmae_cli.data.channels import slot_matches
 from cwtmae_cli.data.labels import UNLABELLED, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers import open_recording
 from cwtmae_cli.data.recipes import Recipe
@@ -109,6 +110,11 @@ def stream_item(
         "subject": item.subject,
         "source_files": rec.source_files,
         "file_channels": rec.channels,
+        # per slot: True when the file lacks the slot's names and its first channel was read
+        "channel_fallback": [
+            not slot_matches(slot, name)
+            for slot, name in zip(sig.channels, rec.channels, strict=False)
+        ],
         "fs_hz_in": rec.fs_hz,
         "duration_s": round(duration_s, 3),
         "n_windows_cut": n_cut,

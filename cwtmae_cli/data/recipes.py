@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cwtmae_cli.data.channels import normalize_slot
 from cwtmae_cli.data.labels import LabelSpec
 from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError, UsageError
@@ -167,6 +168,10 @@ def build_recipe(data: dict, where: str) -> Recipe:
     for key in ("fs_hz", "window_s"):
         if not getattr(signal, key) > 0:
             raise _bad(where, f"signal.{key}", f"must be > 0, got {getattr(signal, key)}")
+    try:
+        signal = replace(signal, channels=tuple(normalize_slot(c) for c in signal.channels))
+    except ValueError as exc:
+        raise _bad(where, "signal.channels", f"has a bad entry: {exc}") from None
     labels = None
     if "labels" in data:
         lab = norm["labels"]
@@ -257,7 +262,10 @@ def with_overrides(
     """The recipe with command-line values in place of its own (None keeps the recipe's)."""
     signal = recipe.signal
     if channels:
-        signal = replace(signal, channels=tuple(channels))
+        try:
+            signal = replace(signal, channels=tuple(normalize_slot(c) for c in channels))
+        except ValueError as exc:
+            raise RecipeError(f"--channels: {exc}") from None
     if fs_hz is not None:
         if fs_hz <= 0:
             raise UsageError(f"--fs must be > 0, got {fs_hz:g}")

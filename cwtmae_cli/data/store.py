@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from cwtmae_cli.data.channels import slot_usage
 from cwtmae_cli.data.split import SPLIT_NAMES
 from cwtmae_cli.data.writer import write_store_from_arrays  # noqa: F401  (the public name here)
 from cwtmae_cli.errors import StoreError
@@ -159,7 +160,8 @@ def describe_store(path: Path | str) -> dict:
     """What a store holds: windows per split per class, subjects, and drops by reason.
 
     Returns a JSON-serialisable dict with keys ``path, complete, n_windows, n_recordings,
-    fs_hz, window_s, n_samples, channels, label_names, splits`` (``{"train": {"n_windows",
+    fs_hz, window_s, n_samples, channels, channels_read, label_names, splits`` (``channels_read``:
+    :func:`~cwtmae_cli.data.channels.slot_usage`; ``{"train": {"n_windows",
     "n_subjects", "n_recordings", "per_class": {name: count, "unlabelled": count}}, ...}``),
     ``dropped`` (``{reason: count}`` over all recordings) and ``skipped`` (recordings that failed).
     """
@@ -195,6 +197,7 @@ def describe_store(path: Path | str) -> dict:
         "window_s": store.window_s,
         "n_samples": store.n_samples,
         "channels": store.channels,
+        "channels_read": slot_usage(store.channels, store.recordings),
         "label_names": names,
         "splits": splits,
         "dropped": dict(sorted(dropped.items())),

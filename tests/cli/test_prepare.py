@@ -250,3 +250,52 @@ def test_sleep_edf_without_source_looks_in_mne_data_folder(tmp_path, monkeypatch
     assert "--source DIR or --download" in message
     result = _invoke("edf", "--channels", "C3", "--out", str(tmp_path / "t.zarr"))
     assert result.exit_code == 2 and "recipe `edf` needs --source DIR" in _error(result)
+
+
+def _link_mitdb(shared_data: Path, folder: Path, records: tuple[str, ...]) -> Path:
+    folder.mkdir(parents=True)
+    for record in records:
+        for ext in ("hea", "dat", "atr"):
+            (folder / f"{record}.{ext}").symlink_to(shared_data / "mitdb-full" / f"{record}.{ext}")
+    return folder
+
+
+def test_fallback_lead_is_announced_in_the_summary(shared_data, tmp_path):
+    source = _link_mitdb(shared_data, tmp_path / "src", ("102", "114"))
+    args = ["mitdb-af", "--source", str(source), "--out", str(tmp_path / "s.zarr")]
+    result = runner.invoke(app, ["prepare", *args], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert "channel MLII: MLII in 1 recording, V5 in 1" in result.stdout
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warning == [
+        "warning: 1 recording has no channel MLII; its first channel was read instead: 102 (V5)"
+    ]
+    result = runner.invoke(app, ["prepare", *args, "--json"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["channels_read"][0]["fallback"] == [
+        {"id": "102", "channel": "V5"}
+    ]
+    assert "102 (V5)" in result.stderr
+
+
+@pytest.mark.parametrize("channels", ["C3,,EOG", "C3|", "C3,"])
+def test_an_empty_channel_slot_is_a_usage_error(edf_folder, tmp_path, channels):
+    result = _invoke("edf", "--source", str(edf_folder), "--channels", channels)
+    assert result.exit_code == 2 and "--channels" in _error(result)
+    assert not (tmp_path / "stores").exists()
+
+
+def test_a_slot_with_alternatives_reads_the_first_present_one(edf_folder, tmp_path):
+    out = tmp_path / "alt.zarr"
+    result = _invoke(
+        "edf", "--source", str(edf_folder), "--channels", "Fp1|C3-A2, EOG", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.stderr
+    from cwtmae_cli.data.store import open_store
+
+    store = open_store(out)
+    assert store.channels == ["Fp1|C3-A2", "EOG"]
+    assert {tuple(r["file_channels"]) for r in store.recordings} == {("EEG C3-A2", "EOG")}
+    result = _invoke("edf", "--source", str(edf_folder), "--channels", "Fp1|Fp2", "--strict")
+    assert result.exit_code == 1
+    assert "no channel `Fp1|Fp2` in sub0.edf; it has: EEG C3-A2, EOG" in _error(result)

@@ -53,6 +53,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('format = "edf"\n[trim_wake]\nwake = "W"\n', "`trim_wake.wake`"),
         ('format = "edf"\n[source]\nannotations = "maybe"\n', "`source.annotations`"),
         ("format = \n", "not valid TOML"),
+        ('format = "wfdb"\n[signal]\nchannels = ["V1||V2"]\n', "`signal.channels` has a bad"),
     ],
 )
 def test_bad_recipes_name_the_key(tmp_path, text, message):
@@ -83,6 +84,11 @@ def test_extends_overrides_some_keys(tmp_path):
     assert recipe.name == "mine" and not recipe.trim_wake.enabled
     assert recipe.signal.channels == ("EEG Pz-Oz",) and recipe.signal.fs_hz == 100.0
     assert recipe.labels == load_recipe("sleep-edf").labels
+
+
+def test_channel_slots_with_alternatives_in_a_recipe(tmp_path):
+    path = _write(tmp_path, 'extends = "mitdb-af"\n[signal]\nchannels = ["MLII", "V1 | V2|V5"]\n')
+    assert load_recipe(path).signal.channels == ("MLII", "V1|V2|V5")
 
 
 def test_command_line_overrides():
