@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cwtmae_cli.cli.console import err, note, out
+from cwtmae_cli.cli.console import err, note, out, warn
 from cwtmae_cli.cli.options import Checkpoint, Data, Device, ForwardBatch, Workdir
 
 Split = Annotated[str, typer.Option("--split", help="Store split to score: test, val or train.")]
@@ -91,6 +91,20 @@ def render(result) -> None:
         out.print(per_rec)
 
 
+def channel_mismatch_line(result, most: int = 10) -> str:
+    """The warning for recordings read from another channel than the checkpoint's."""
+    found = result.channel_mismatches
+    listed = ", ".join(f"{m['id']} ({m['channel']})" for m in found[:most])
+    if len(found) > most:
+        listed += f", ... ({len(found) - most} more)"
+    one = len(found) == 1
+    return (
+        f"{len(found)} {result.split} recording{'' if one else 's'} of the store "
+        f"{'was' if one else 'were'} read from another channel than the checkpoint's "
+        f"{result.checkpoint_channel}: {listed}; the metrics include their windows"
+    )
+
+
 def evaluate(
     checkpoint: Checkpoint = None,
     data: Data = None,
@@ -140,6 +154,8 @@ def evaluate(
             progress=lambda done, n: bar.update(task, completed=done, total=n),
         )
     doc = result.to_dict()
+    if result.channel_mismatches:
+        warn(channel_mismatch_line(result))
     if json_path is not None and str(json_path) == "-":
         out.print_json(json.dumps(doc))
     else:

@@ -25,7 +25,10 @@ InputPath = Annotated[
 Channel = Annotated[
     str | None,
     typer.Option(
-        "--channel", help="Channel to read (default: the checkpoint's channel).", show_default=False
+        "--channel",
+        help="Channel to read, or alternatives tried in order ('V1|V2'); default: the "
+        "checkpoint's channel slot.",
+        show_default=False,
     ),
 ]
 OutDir = Annotated[
@@ -128,7 +131,8 @@ def predict(
         ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
     )
     if channel is None:
-        note(f"using channel {predictor.channel} (from the checkpoint)")
+        tried = "; the first of these names a file has" if "|" in predictor.channel else ""
+        note(f"using channel {predictor.channel} (from the checkpoint{tried})")
     note(f"writing predictions to {target}")
     failed: list[str] = []
     with Progress(console=err, transient=True) as bar:
@@ -145,6 +149,12 @@ def predict(
                 failed.append(outcome.source.name)
                 continue
             table = outcome.table
+            read = table.input.channel_in_file if table.input else ""
+            if read and predictor.channel_differs(read):
+                warn(
+                    f"{outcome.source.name}: read channel {read}, but the checkpoint's model was "
+                    f"trained on {predictor.checkpoint_channel}"
+                )
             note(f"{table.recording_id}: {describe_reading(table.input, predictor.fs_hz)}")
             render_summary(table)
             written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]

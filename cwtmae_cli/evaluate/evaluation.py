@@ -47,7 +47,8 @@ def choose_checkpoint(workdir: Path, checkpoint: Path | None) -> Path:
 
 
 def checkpoint_channel(meta: dict) -> str:
-    """The one channel a checkpoint's model was trained on (``preprocessing.channel``)."""
+    """The one channel slot a checkpoint's model was trained on (``preprocessing.channel``):
+    a name (``MLII``) or alternatives tried in order (``V1|V2|V4|V5``)."""
     channel = meta.get("preprocessing", {}).get("channel")
     if isinstance(channel, (list, tuple)):
         if len(channel) != 1:
@@ -76,11 +77,11 @@ def match_store(meta: dict, store, checkpoint: Path) -> str:
                 f"{where}: {key} is {store_value:g} in the store but {ckpt_value} in the "
                 "checkpoint; prepare the data with the checkpoint's settings"
             )
-    from cwtmae_cli.data.channels import match_channel
+    from cwtmae_cli.data.channels import match_slot
 
     channel = checkpoint_channel(meta)
     try:
-        found = store.channels[match_channel(channel, store.channels, where=str(store.path))]
+        found = store.channels[match_slot(channel, store.channels, where=str(store.path))]
     except DataError as exc:
         raise StoreError(f"{where}: channel `{channel}` of the checkpoint: {exc}") from None
     ckpt_labels = list(meta.get("label_names") or [])
@@ -89,6 +90,23 @@ def match_store(meta: dict, store, checkpoint: Path) -> str:
             f"{where}: label_names are {store.label_names} in the store but {ckpt_labels} in "
             "the checkpoint"
         )
+    return found
+
+
+def channel_mismatches(
+    checkpoint_slot: str, store_slot: int, recordings: list[dict], used: np.ndarray
+) -> list[dict]:
+    """``[{"id", "channel"}]``: the recordings (indices ``used`` into ``recordings``) whose file
+    channel in slot ``store_slot`` is none of the names of the checkpoint's slot (a recipe's
+    first-channel fallback, or a store slot with other alternatives)."""
+    from cwtmae_cli.data.channels import slot_matches
+
+    found = []
+    for index in np.unique(used):
+        rec = recordings[int(index)]
+        names = rec.get("file_channels") or []
+        if store_slot < len(names) and not slot_matches(checkpoint_slot, names[store_slot]):
+            found.append({"id": str(rec.get("id", index)), "channel": names[store_slot]})
     return found
 
 
@@ -104,6 +122,8 @@ class EvaluationResult:
     metrics: dict
     per_recording: list[dict] | None = None
     weights_sha256: str | None = None  # of the checkpoint's weights file
+    checkpoint_channel: str = ""
+    channel_mismatches: list[dict] = field(default_factory=list)
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_pred: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
@@ -117,6 +137,8 @@ class EvaluationResult:
             "store": self.store,
             "split": self.split,
             "channel": self.channel,
+            "checkpoint_channel": self.checkpoint_channel,
+            "channel_mismatches": self.channel_mismatches,
             "label_names": self.label_names,
             **self.metrics,
             "per_recording": self.per_recording,
@@ -152,7 +174,8 @@ def evaluate_checkpoint(
             f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
             "checkpoint (from `cwtmae finetune`)"
         )
-    channel = match_store(meta, open_store(store_path), checkpoint)
+    store = open_store(store_path)
+    channel = match_store(meta, store, checkpoint)
     dataset = WindowDataset(
         store_path, splits=(SPLITS[split],), channel=channel, labelled_only=True, in_memory=False
     )
@@ -170,7 +193,7 @@ def evaluate_checkpoint(
     label_names = list(meta["label_names"])
     rows = None
     if per_recording:
-        ids = [str(r.get("id", i)) for i, r in enumerate(open_store(store_path).recordings)]
+        ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
         rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
     return EvaluationResult(
         checkpoint=str(checkpoint.resolve()),
@@ -181,6 +204,10 @@ def evaluate_checkpoint(
         metrics=classification_metrics(y_true, y_pred, label_names),
         per_recording=rows,
         weights_sha256=weights_sha256(checkpoint),
+        checkpoint_channel=checkpoint_channel(meta),
+        channel_mismatches=channel_mismatches(
+            checkpoint_channel(meta), dataset.channel, store.recordings, dataset.recording
+        ),
         y_true=y_true,
         y_pred=y_pred,
     )

@@ -144,7 +144,8 @@ class Predictor:
         self.fs_hz = float(pre["fs_hz"])
         self.window_s = float(pre["window_s"])
         self.n_samples = int(pre["n_samples"])
-        self.channel = channel or checkpoint_channel(self.meta)
+        self.checkpoint_channel = checkpoint_channel(self.meta)  # a slot: "V1|V2|V4|V5"
+        self.channel = channel or self.checkpoint_channel
         self.stride_s = float(stride_s) if stride_s is not None else self.window_s
         self.batch_size = batch_size
         self.label_names = list(self.meta["label_names"])
@@ -158,6 +159,13 @@ class Predictor:
 
             self._weights_sha256 = weights_sha256(self.checkpoint)
         return self._weights_sha256
+
+    def channel_differs(self, file_channel: str) -> bool:
+        """True when ``file_channel`` (a name read from a file) is none of the names of the
+        checkpoint's channel slot, so the model sees another lead than it was trained on."""
+        from cwtmae_cli.data.channels import slot_matches
+
+        return not slot_matches(self.checkpoint_channel, file_channel)
 
     def windows(
         self, path: Path

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from cwtmae_cli.data.channels import slot_names
 from cwtmae_cli.errors import DataError
 from cwtmae_cli.train.checkpoint import load_weights, read_meta
 from cwtmae_cli.train.config import SPLIT_NAMES, PretrainConfig
@@ -47,7 +48,8 @@ def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, 
         "fs_hz": dataset.fs_hz,
         "window_s": dataset.window_s,
         "n_samples": dataset.n_samples,
-        "channel": dataset.channel_name,
+        "channel": dataset.channel_name,  # the store's slot: "MLII", "V1|V2|V4|V5"
+        "channel_alternatives": slot_names(dataset.channel_name),
         "cwt_scales": model_config["cwt_scales"],
         "standardize": "per-window-zscore",
     }

@@ -162,6 +162,23 @@ def test_file_without_the_channel(ckpt, tmp_path):
     assert "no channel `EEG Fpz-Cz`" in result.stderr and "EEG C3" in result.stderr
 
 
+def test_reading_another_channel_than_the_checkpoints_is_a_warning(ckpt, tmp_path):
+    rng = np.random.default_rng(0)
+    edf = write_edf(
+        tmp_path / "two.edf", rng.normal(0, 20, (2, 6000)), 100.0, ["EEG Fpz-Cz", "EEG Pz-Oz"]
+    )
+    args = ["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path)]
+    result = _invoke([*args, "--channel", "Pz-Oz"])
+    assert result.exit_code == 0, result.stderr
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warning == [
+        "warning: two.edf: read channel EEG Pz-Oz, but the checkpoint's model was trained on "
+        "EEG Fpz-Cz"
+    ]
+    result = _invoke(args)
+    assert result.exit_code == 0 and "warning:" not in result.stderr
+
+
 def test_mae_checkpoint_is_refused(tmp_path):
     edf = _eeg_edf(tmp_path / "rec.edf", 60)
     result = _invoke(

@@ -108,10 +108,58 @@ def test_probabilities_stay_with_their_windows_after_a_bad_one(sleep_ckpt, tmp_p
     predictor = Predictor(sleep_ckpt, device="cpu", batch_size=2)
     table = predictor.predict_file(edf)
     assert table.quality == [None, "flat", None, None, None]
-    windows, _, _ = predictor.windows(edf)  # (5, 3000)
+    windows, _, _, _ = predictor.windows(edf)  # (5, 3000)
     alone = [predict_proba(predictor.model, 1, array_batches(windows[i : i + 1]))[0]
              for i in (0, 2, 3, 4)]
     assert np.isnan(table.probs[1]).all()
     np.testing.assert_allclose(table.probs[[0, 2, 3, 4]], np.stack(alone), rtol=1e-4, atol=1e-6)
     gaps = [np.abs(alone[i] - alone[j]).max() for i in range(4) for j in range(i + 1, 4)]
     assert min(gaps) > 1e-4  # the windows are told apart, so a shift would show
+
+
+def _wfdb(folder, name: str, leads: list[str], seconds: int = 65, fs_hz: int = 100):
+    import wfdb
+
+    rng = np.random.default_rng(0)
+    wfdb.wrsamp(
+        name,
+        fs=fs_hz,
+        units=["mV"] * len(leads),
+        sig_name=leads,
+        p_signal=rng.normal(0, 0.5, (seconds * fs_hz, len(leads))),
+        fmt=["16"] * len(leads),
+        adc_gain=[1000] * len(leads),
+        baseline=[0] * len(leads),
+        write_dir=str(folder),
+    )
+    return folder / name
+
+
+def test_mitdb_114_is_read_from_mlii_though_v5_comes_first(tmp_path, shared_data):
+    from cwtmae_cli.data.readers import read_recording
+    from cwtmae_cli.data.resample import resample
+
+    ckpt = save_classifier(tmp_path / "ecg", tiny_classifier(2), ["non-AF", "AF"], channel="MLII")
+    predictor = Predictor(ckpt, device="cpu")
+    windows, _, _, info = predictor.windows(shared_data / "mitdb-full" / "114")
+    channel = info.channel_in_file
+    assert channel == "MLII" and not predictor.channel_differs(channel)
+    mlii = read_recording(shared_data / "mitdb-full" / "114", ["MLII"]).signal[:, : 360 * 60]
+    np.testing.assert_allclose(windows[0], resample(mlii, 360.0, 100.0)[0, :3000], atol=1e-3)
+
+
+def test_a_checkpoint_slot_with_alternatives_resolves_them_on_a_new_file(tmp_path):
+    ckpt = save_classifier(
+        tmp_path / "ecg", tiny_classifier(2), ["non-AF", "AF"], channel="V1|V2|V4|V5"
+    )
+    predictor = Predictor(ckpt, device="cpu")
+    table = predictor.predict_file(_wfdb(tmp_path, "two", ["MLII", "V4", "V2"]))
+    channel = table.input.channel_in_file
+    assert channel == "V2" and not predictor.channel_differs(channel)
+    assert predictor.channel_differs("MLII")
+    _wfdb(tmp_path, "one", ["MLII"])
+    with pytest.raises(DataError) as info:
+        predictor.predict_file(tmp_path / "one")
+    assert str(info.value) == "no channel `V1|V2|V4|V5` in WFDB record one; it has: MLII"
+    other = Predictor(ckpt, device="cpu", channel="MLII").predict_file(tmp_path / "two")
+    assert other.input.channel_in_file == "MLII" and predictor.channel_differs("MLII")

@@ -7,7 +7,7 @@ import pytest
 
 from cwtmae_cli.data.store import open_store, write_store_from_arrays
 from cwtmae_cli.errors import CheckpointError, StoreError
-from cwtmae_cli.evaluate.evaluation import checkpoint_channel, match_store
+from cwtmae_cli.evaluate.evaluation import channel_mismatches, checkpoint_channel, match_store
 
 NAMES = ["W", "N1", "N2", "N3", "REM"]
 
@@ -67,3 +67,39 @@ def test_checkpoint_channel_forms():
         checkpoint_channel({"preprocessing": {"channel": ["a", "b"]}})
     with pytest.raises(CheckpointError):
         checkpoint_channel({"preprocessing": {}})
+
+
+def test_store_slots_with_alternatives_match_the_checkpoints(tmp_path):
+    path = tmp_path / "slots.zarr"
+    write_store_from_arrays(
+        path,
+        np.zeros((2, 2, 300), np.float32),
+        np.zeros(2),
+        np.zeros(2, np.int32),
+        np.arange(2) * 3.0,
+        fs_hz=100.0,
+        window_s=3.0,
+        channels=["MLII", "V1|V2|V4|V5"],
+        label_names=NAMES,
+        subjects=["00"],
+    )
+    store = open_store(path)
+    assert match_store(_meta(channel="V1|V2|V4|V5"), store, tmp_path) == "V1|V2|V4|V5"
+    assert match_store(_meta(channel="V2"), store, tmp_path) == "V1|V2|V4|V5"  # an old checkpoint
+    assert match_store(_meta(channel="MLII"), store, tmp_path) == "MLII"
+
+
+def test_channel_mismatches_name_recordings_read_from_another_lead():
+    recordings = [
+        {"id": "100", "file_channels": ["MLII", "V5"]},
+        {"id": "102", "file_channels": ["V5", "V2"]},
+        {"id": "104", "file_channels": ["V5", "V2"]},
+        {"id": "old"},  # a store entry without file_channels: nothing to compare
+    ]
+    used = np.array([0, 0, 1, 1, 3])  # windows of recordings 100, 102 and old: 104 not scored
+    assert channel_mismatches("MLII", 0, recordings, used) == [{"id": "102", "channel": "V5"}]
+    assert channel_mismatches("V1|V2|V4|V5", 1, recordings, used) == []
+    assert channel_mismatches("V1", 1, recordings, used) == [
+        {"id": "100", "channel": "V5"},
+        {"id": "102", "channel": "V2"},
+    ]

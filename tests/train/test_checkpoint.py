@@ -153,3 +153,13 @@ def test_resume_recovers_what_a_killed_save_left(tmp_path) -> None:
     assert read_meta(run.step_dir(8))["step"] == 8
     assert sorted(p.name for p in run.checkpoints.iterdir()) == ["best", "step-0000008"]
     assert not list(run.path.glob(".*"))
+
+
+def test_preprocessing_meta_carries_the_channel_slot_and_its_alternatives() -> None:
+    from types import SimpleNamespace
+
+    from cwtmae_cli.train.pretrain import preprocessing_meta
+
+    dataset = SimpleNamespace(fs_hz=100.0, window_s=30.0, n_samples=3000, channel_name="V1|V2")
+    meta = preprocessing_meta(dataset, {"cwt_scales": 32})
+    assert meta["channel"] == "V1|V2" and meta["channel_alternatives"] == ["V1", "V2"]
