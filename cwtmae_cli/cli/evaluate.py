@@ -101,7 +101,8 @@ def channel_mismatch_line(result, most: int = 10) -> str:
     return (
         f"{len(found)} {result.split} recording{'' if one else 's'} of the store "
         f"{'was' if one else 'were'} read from another channel than the checkpoint's "
-        f"{result.checkpoint_channel}: {listed}; the metrics include their windows"
+        f"{result.checkpoint_channel}: {listed}; the metrics include {'its' if one else 'their'} "
+        "windows"
     )
 
 

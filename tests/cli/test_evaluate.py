@@ -307,7 +307,7 @@ def test_a_recording_read_from_another_lead_is_said(tmp_path):
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warning == [
         f"warning: 1 {split} recording of the store was read from another channel than the "
-        "checkpoint's MLII: r102 (V5); the metrics include their windows"
+        "checkpoint's MLII: r102 (V5); the metrics include its windows"
     ]
     doc = json.loads(result.stdout)
     assert doc["channel_mismatches"] == [{"id": "r102", "channel": "V5"}]

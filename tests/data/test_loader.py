@@ -117,3 +117,23 @@ def test_dataset_of_an_empty_store_is_empty(tmp_path):
     writer.finish([])
     ds = WindowDataset(tmp_path / "e.zarr")
     assert len(ds) == 0 and list(ChunkShuffleSampler(ds, num_replicas=2, rank=1)) == []
+
+
+def test_a_store_slot_is_chosen_by_one_of_its_names(tmp_path):
+    path = write_store_from_arrays(
+        tmp_path / "slots.zarr",
+        np.arange(2 * 2 * 30, dtype=np.float32).reshape(2, 2, 30),
+        np.zeros(2),
+        np.zeros(2, np.int32),
+        np.arange(2) * 3.0,
+        fs_hz=10.0,
+        window_s=3.0,
+        channels=["MLII", "V1|V2|V4|V5"],
+        label_names=["a"],
+        subjects=["s"],
+        split=np.zeros(2, np.int8),
+    )
+    for name in ("V2", "V1|V2|V4|V5", 1):
+        dataset = WindowDataset(path, channel=name)
+        assert dataset.channel == 1 and dataset.channel_name == "V1|V2|V4|V5"
+        np.testing.assert_array_equal(dataset[0][0].numpy(), np.arange(30, 60))
