@@ -14,7 +14,10 @@ from cwtmae_cli.cli.options import JsonFlag, Workdir
 Recipe = Annotated[
     str,
     typer.Argument(
-        help="Built-in recipe (sleep-edf, mitdb-af, edf, wfdb) or the path of a recipe .toml."
+        help=(
+            "Built-in recipe (sleep-edf, mitdb-af, cinc2017, edf, wfdb) or the path of a recipe "
+            ".toml."
+        )
     ),
 ]
 Source = Annotated[

@@ -59,6 +59,7 @@ class WindowDataset(Dataset):
         self.channel_name = store.channels[self.channel]
         self.label_names = store.label_names
         self.fs_hz, self.window_s, self.n_samples = store.fs_hz, store.window_s, store.n_samples
+        self.window_policy: dict | None = store.attrs.get("window_policy")  # None: plain windows
         self.chunk_windows = store.chunk_windows
         all_labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
         keep = np.isin(np.asarray(store.split[:]), np.asarray(list(splits)))

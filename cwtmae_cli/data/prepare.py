@@ -53,6 +53,7 @@ def _open_writer(out: Path, recipe: Recipe, splits: dict[str, int], overwrite: b
         "n_samples": n_samples,
         "channels": list(recipe.signal.channels),
         "label_names": recipe.label_names,
+        "window_policy": recipe.window_policy.to_dict(),
         "recipe": recipe.to_dict(),
         "subject_splits": splits,
     }

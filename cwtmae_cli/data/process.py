@@ -13,11 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtmae_cli.data.channels import slot_matches
-from cwtmae_cli.data.labels import UNLABELLED, label_windows, wake_trim_mask
+from cwtmae_cli.data.labels import UNLABELLED, LabelSpec, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers import open_recording
 from cwtmae_cli.data.recipes import Recipe
 from cwtmae_cli.data.resample import resample, resample_range, resampled_length
 from cwtmae_cli.data.sources import SourceItem
+from cwtmae_cli.data.window_policy import cut_policy_windows
 from cwtmae_cli.data.windows import cut_windows, quality_reasons, window_samples
 from cwtmae_cli.errors import DataError
 
@@ -59,7 +60,9 @@ def stream_item(
     """
     if item.problem:
         raise DataError(f"{item.recording_id}: {item.problem}")
+    _check_recording_label(item, recipe)
     sig = recipe.signal
+    policy = recipe.window_policy
     stream = open_recording(
         item.path,
         list(sig.channels) or None,
@@ -71,7 +74,7 @@ def stream_item(
     )
     rec = stream.recording
     duration_s = stream.n_samples / rec.fs_hz
-    if duration_s < sig.window_s:
+    if duration_s < sig.window_s and not policy.cover:
         raise DataError(
             f"{item.recording_id}: recording is {duration_s:.1f} s long, shorter than one "
             f"{sig.window_s:g}-s window"
@@ -80,10 +83,16 @@ def stream_item(
     if sig.align_to_annotations and rec.intervals:
         offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
     dropped: Counter[str] = Counter()
-    n_cut = 0
-    if block_windows is None:
+    n_cut = n_pad = 0
+    plain = not policy.cover and policy.stride_s == policy.window_s
+    if block_windows is None or not plain:  # overlapping or covering windows: read it whole
         signal = resample(stream.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
-        windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
+        if plain:
+            windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
+        else:
+            first = int(round(offset_s * sig.fs_hz))
+            windows, start_s, n_pad = cut_policy_windows(signal[:, first:], sig.fs_hz, policy)
+            start_s = start_s + first / sig.fs_hz
         del signal
         n_cut = len(start_s)
         _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
@@ -105,7 +114,7 @@ def stream_item(
             start_s = (begin + np.arange(n_block) * n_samples) / sig.fs_hz  # (n_block,)
             n_cut += n_block
             _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
-    return {
+    info = {
         "id": item.recording_id,
         "subject": item.subject,
         "source_files": rec.source_files,
@@ -120,6 +129,41 @@ def stream_item(
         "n_windows_cut": n_cut,
         "dropped": dict(sorted(dropped.items())),
     }
+    if item.label is not None:
+        info["label"] = item.label
+    if policy.cover:
+        info["padded_s"] = round(n_pad / sig.fs_hz, 3)
+    return info
+
+
+def _check_recording_label(item: SourceItem, recipe: Recipe) -> None:
+    """DataError when a recording-level label (a reference CSV) is outside the label map;
+    checked before the recording is read."""
+    if item.label is None or recipe.labels is None:
+        return
+    try:
+        recipe.labels.class_of(item.label)
+    except DataError:
+        known = ", ".join(sorted(recipe.labels.map)) or ", ".join(recipe.labels.names)
+        where = recipe.source.reference_file or "the label file"
+        raise DataError(
+            f"{item.recording_id}: label `{item.label}` in {where} is not in the recipe's "
+            f"label map ({known})"
+        ) from None
+
+
+def _recording_labels(
+    label: str, spec: LabelSpec, n_windows: int
+) -> tuple[np.ndarray, list[str | None]]:
+    """Every window of a recording takes its recording-level ``label``: ``(W,)`` labels and
+    drop reasons, as :func:`label_windows` returns them."""
+    labels = np.full(n_windows, UNLABELLED, dtype=np.int16)
+    cls = spec.class_of(label)
+    if cls == "drop":
+        return labels, [f"label {label}"] * n_windows
+    if cls != "unlabelled":
+        labels[:] = cls
+    return labels, [None] * n_windows
 
 
 def _emit_kept(
@@ -137,7 +181,9 @@ def _emit_kept(
     n_cut = len(start_s)
     reasons: list[str | None] = [None] * n_cut
     labels = np.full(n_cut, UNLABELLED, dtype=np.int16)
-    if recipe.labels is not None:
+    if recipe.labels is not None and item.label is not None:
+        labels, reasons = _recording_labels(item.label, recipe.labels, n_cut)
+    elif recipe.labels is not None:
         try:
             labels, reasons = label_windows(start_s, sig.window_s, intervals, recipe.labels)
         except DataError as exc:  # an annotation the label map does not know: say whose

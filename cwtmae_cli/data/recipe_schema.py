@@ -32,6 +32,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "subject_regex": "str",
         "annotations": "str",
         "paired_pattern": "str",
+        "reference_file": "str",
         "prefix_chars": "int",
         "annotation_ext": "str",
         "mne_folder": "str",
@@ -42,6 +43,8 @@ SCHEMA: dict[str, dict[str, str]] = {
         "fs_hz": "num",
         "window_s": "num",
         "align_to_annotations": "bool",
+        "stride_s": "num",
+        "cover": "bool",
     },
     "labels": {
         "names": "strs",

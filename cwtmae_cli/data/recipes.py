@@ -17,9 +17,10 @@ from typing import Any
 from cwtmae_cli.data.channels import normalize_slot
 from cwtmae_cli.data.labels import LabelSpec
 from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
+from cwtmae_cli.data.window_policy import WindowPolicy
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError, UsageError
 
-BUILTIN = ("sleep-edf", "mitdb-af", "edf", "wfdb")
+BUILTIN = ("sleep-edf", "mitdb-af", "cinc2017", "edf", "wfdb")
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,9 @@ class SourceSpec:
     exclude: tuple[str, ...] = ()
     recording_id_regex: str = ""
     subject_regex: str = ""
-    annotations: str = "none"  # none | file | paired
+    annotations: str = "none"  # none | file | paired | reference
     paired_pattern: str = ""
+    reference_file: str = ""  # annotations = "reference": CSV of `recording,label` lines
     prefix_chars: int = 6
     annotation_ext: str = "atr"
     mne_folder: str = ""
@@ -42,6 +44,8 @@ class SignalSpec:
     fs_hz: float = 100.0
     window_s: float = 30.0
     align_to_annotations: bool = False
+    stride_s: float | None = None  # None: one window length (no overlap)
+    cover: bool = False  # see data/window_policy.py: cover every sample, pad short recordings
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,12 @@ class Recipe:
     flat_ptp: float = 0.0
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seed: int = 0
+
+    @property
+    def window_policy(self) -> WindowPolicy:
+        sig = self.signal
+        stride_s = sig.stride_s if sig.stride_s is not None else sig.window_s
+        return WindowPolicy(sig.window_s, stride_s, sig.cover)
 
     @property
     def label_names(self) -> list[str]:
@@ -155,17 +165,22 @@ def build_recipe(data: dict, where: str) -> Recipe:
     if fmt not in ("edf", "wfdb"):
         raise _bad(where, "format", f'must be "edf" or "wfdb", got {fmt!r}')
     source = SourceSpec(**norm["source"])
-    if source.annotations not in ("none", "file", "paired"):
-        raise _bad(where, "source.annotations", 'must be "none", "file" or "paired"')
+    if source.annotations not in ("none", "file", "paired", "reference"):
+        raise _bad(where, "source.annotations", 'must be "none", "file", "paired" or "reference"')
+    if source.annotations == "reference" and not source.reference_file:
+        raise _bad(where, "source.reference_file", 'is needed when annotations = "reference"')
     if source.annotations == "paired" and not source.paired_pattern:
         raise _bad(where, "source.paired_pattern", 'is needed when annotations = "paired"')
     if source.prefix_chars < 1:
         raise _bad(where, "source.prefix_chars", "must be >= 1")
     _check_inside(source, where)
     signal = SignalSpec(
-        **{k: (float(v) if k in ("fs_hz", "window_s") else v) for k, v in norm["signal"].items()}
+        **{
+            k: (float(v) if k in ("fs_hz", "window_s", "stride_s") else v)
+            for k, v in norm["signal"].items()
+        }
     )
-    for key in ("fs_hz", "window_s"):
+    for key in ("fs_hz", "window_s") + (("stride_s",) if signal.stride_s is not None else ()):
         if not getattr(signal, key) > 0:
             raise _bad(where, f"signal.{key}", f"must be > 0, got {getattr(signal, key)}")
     try:
@@ -229,6 +244,7 @@ def _check_inside(source: SourceSpec, where: str) -> None:
     from anyone, and must not make ``prepare`` read files elsewhere)."""
     named = [("source.pattern", p) for p in source.pattern]
     named.append(("source.paired_pattern", source.paired_pattern))
+    named.append(("source.reference_file", source.reference_file))
     for key, pattern in named:
         parts = pattern.replace("\\", "/").split("/")
         if pattern.startswith(("/", "\\", "~")) or ".." in parts:
@@ -244,10 +260,12 @@ def _checked(recipe: Recipe, where: str) -> Recipe:
     from cwtmae_cli.data.windows import window_samples
     from cwtmae_cli.errors import ConfigError
 
-    try:
-        window_samples(recipe.signal.window_s, recipe.signal.fs_hz)
-    except ConfigError as exc:
-        raise RecipeError(f"recipe {where}: `signal.window_s`: {exc}") from None
+    policy = recipe.window_policy
+    for key, seconds in (("window_s", policy.window_s), ("stride_s", policy.stride_s)):
+        try:
+            window_samples(seconds, recipe.signal.fs_hz)
+        except ConfigError as exc:
+            raise RecipeError(f"recipe {where}: `signal.{key}`: {exc}") from None
     return recipe
 
 

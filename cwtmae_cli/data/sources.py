@@ -13,13 +13,15 @@ from cwtmae_cli.errors import DataError, UsageError
 
 @dataclass(frozen=True)
 class SourceItem:
-    """One recording to process. ``problem`` is set when it cannot be processed (reason)."""
+    """One recording to process. ``problem`` is set when it cannot be processed (reason);
+    ``label`` is its recording-level label text (a ``reference`` recipe's CSV), if any."""
 
     recording_id: str
     subject: str
     path: Path
     annotations: Path | None = None
     problem: str | None = None
+    label: str | None = None
 
 
 def default_source(recipe: Recipe) -> Path:
@@ -58,6 +60,9 @@ def find_recordings(recipe: Recipe, source: Path) -> list[SourceItem]:
             f"no recordings matching {', '.join(spec.pattern)} in {source} "
             f"(recipe `{recipe.name}`); check --source"
         )
+    reference = None
+    if spec.annotations == "reference":
+        reference = read_reference(source / spec.reference_file)
     items: dict[str, SourceItem] = {}
     for path in sorted(files):
         stem = path.stem
@@ -70,8 +75,44 @@ def find_recordings(recipe: Recipe, source: Path) -> list[SourceItem]:
         subject = _match(spec.subject_regex, rid, rid)
         annotations, problem = _annotations_for(recipe, path)
         record_path = path.with_suffix("") if recipe.format == "wfdb" else path
-        items[rid] = SourceItem(rid, subject, record_path, annotations, problem)
+        label = None
+        if reference is not None:
+            label = reference.get(rid)
+            if label is None:
+                problem = problem or f"{rid} has no label in {spec.reference_file}"
+        items[rid] = SourceItem(rid, subject, record_path, annotations, problem, label)
+    for rid in sorted(set(reference or {}) - set(items)):  # listed, but no such recording
+        missing = source / f"{rid}{Path(spec.pattern[0]).suffix}"
+        problem = f"listed in {spec.reference_file} but {missing.name} is missing from {source}"
+        subject = _match(spec.subject_regex, rid, rid)
+        items[rid] = SourceItem(rid, subject, missing, None, problem, reference[rid])
     return [items[k] for k in sorted(items)]
+
+
+def read_reference(path: Path) -> dict[str, str]:
+    """Recording id -> label text from a CSV of ``recording,label`` lines (the PhysioNet
+    challenges' ``REFERENCE.csv``; blank lines ignored). DataError when missing or malformed."""
+    if not path.is_file():
+        raise DataError(f"no label file {path.name} in {path.parent} (needed by the recipe)")
+    labels: dict[str, str] = {}
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        if len(fields) != 2 or not all(fields):
+            raise DataError(
+                f"{path.name} line {number}: expected `recording,label`, got {line.strip()!r}"
+            )
+        rid, label = fields
+        if labels.get(rid, label) != label:
+            raise DataError(
+                f"{path.name} line {number}: {rid} is labelled both {labels[rid]} and {label}"
+            )
+        labels[rid] = label
+    if not labels:
+        raise DataError(f"{path} holds no `recording,label` line")
+    return labels
 
 
 def _annotations_for(recipe: Recipe, path: Path) -> tuple[Path | None, str | None]:

@@ -1,9 +1,11 @@
 """``predict``: per-window class probabilities for new recordings.
 
 For each recording: read only the checkpoint's channel (or ``channel``), resample to the
-checkpoint's rate, cut windows of the checkpoint's length every ``stride_s`` seconds (default: one
-window length, no overlap; a trailing part shorter than a window is not classified), run quality
-control, classify the good windows in batches (see :mod:`inference`), and write one row per window.
+checkpoint's rate, cut windows as the checkpoint's store did (its window policy, see
+:mod:`~cwtmae_cli.data.window_policy`: by default one window length apart and a trailing part
+shorter than a window not classified; ``cinc2017``: 5 s apart, the end covered, a short recording
+padded) or every ``stride_s`` seconds, run quality control, classify the good windows in batches
+(see :mod:`inference`), and write one row per window.
 
 Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec.hea``,
 ``rec.dat`` or ``rec.mat``, the PhysioNet challenges' layout), or a folder of them (not
@@ -25,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
@@ -146,7 +149,10 @@ class Predictor:
         self.n_samples = int(pre["n_samples"])
         self.checkpoint_channel = checkpoint_channel(self.meta)  # a slot: "V1|V2|V4|V5"
         self.channel = channel or self.checkpoint_channel
-        self.stride_s = float(stride_s) if stride_s is not None else self.window_s
+        # The store's window policy (stride, covering the end, padding short recordings).
+        policy = WindowPolicy.from_dict(pre.get("window_policy"), self.window_s)
+        self.stride_s = float(stride_s) if stride_s is not None else policy.stride_s
+        self.policy = WindowPolicy(self.window_s, self.stride_s, policy.cover)
         self.batch_size = batch_size
         self.label_names = list(self.meta["label_names"])
         self._weights_sha256: str | None = None
@@ -174,7 +180,7 @@ class Predictor:
         rate, start) of one recording."""
         from cwtmae_cli.data.readers import is_edf, read_recording
         from cwtmae_cli.data.resample import resample
-        from cwtmae_cli.data.windows import cut_windows, quality_reasons
+        from cwtmae_cli.data.windows import quality_reasons
 
         rec = read_recording(Path(path), channels=[self.channel], read_annotations=False)
         info = InputInfo(
@@ -191,7 +197,7 @@ class Predictor:
         if not math.isclose(rec.fs_hz, self.fs_hz):
             raw_quality = self._raw_quality(signal, rec.fs_hz)
             signal = resample(signal, rec.fs_hz, self.fs_hz)  # (1, m)
-        windows, onset_s = cut_windows(signal, self.fs_hz, self.window_s, self.stride_s)
+        windows, onset_s, _ = cut_policy_windows(signal, self.fs_hz, self.policy)
         if len(windows) == 0:
             raise DataError(
                 f"{Path(path).name} lasts {signal.shape[1] / self.fs_hz:.1f} s, shorter than one "
@@ -212,11 +218,11 @@ class Predictor:
 
     def _raw_quality(self, signal: np.ndarray, fs_hz: float) -> list[str | None]:
         """QC reasons of the windows cut at the file's own rate (empty if they do not fit it)."""
-        from cwtmae_cli.data.windows import cut_windows, quality_reasons
+        from cwtmae_cli.data.windows import quality_reasons
         from cwtmae_cli.errors import ConfigError
 
         try:
-            raw_windows, _ = cut_windows(signal, fs_hz, self.window_s, self.stride_s)
+            raw_windows, _, _ = cut_policy_windows(signal, fs_hz, self.policy)
         except ConfigError:  # window or stride not a whole number of samples at this rate
             return []
         return quality_reasons(raw_windows)

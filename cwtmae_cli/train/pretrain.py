@@ -44,9 +44,13 @@ def split_ids(names: tuple[str, ...]) -> tuple[int, ...]:
 
 def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, Any]:
     """How windows were made and fed to the model: what evaluate/predict must reproduce."""
+    from cwtmae_cli.data.window_policy import WindowPolicy
+
+    policy = WindowPolicy.from_dict(getattr(dataset, "window_policy", None), dataset.window_s)
     return {
         "fs_hz": dataset.fs_hz,
         "window_s": dataset.window_s,
+        "window_policy": policy.to_dict(),
         "n_samples": dataset.n_samples,
         "channel": dataset.channel_name,  # the store's slot: "MLII", "V1|V2|V4|V5"
         "channel_alternatives": slot_names(dataset.channel_name),
