@@ -35,11 +35,11 @@ def covering(tmp_path_factory):
 
 def test_covering_policy_pads_short_and_covers_long_records(shared_data, covering):
     folder = shared_data / "cinc2017"
-    windows, onset_s, quality = covering.windows(folder / "A01364.mat")  # 9.32 s
+    windows, onset_s, quality, _ = covering.windows(folder / "A01364.mat")  # 9.32 s
     assert windows.shape == (1, 3000) and onset_s.tolist() == [0.0] and quality == [None]
     signal = read_recording(folder / "A01364").signal[0]
     np.testing.assert_allclose(windows[0, 2796:], np.median(signal), atol=1e-6)
-    windows, onset_s, _ = covering.windows(folder / "A02826.mat")  # 18,128 samples
+    windows, onset_s, _, _ = covering.windows(folder / "A02826.mat")  # 18,128 samples
     assert onset_s[:-1].tolist() == [5.0 * i for i in range(11)]
     assert onset_s[-1] == pytest.approx((18128 - 3000) / 300)
     table = covering.predict_file(folder / "A01364")
@@ -49,13 +49,13 @@ def test_covering_policy_pads_short_and_covers_long_records(shared_data, coverin
 def test_stride_option_keeps_the_policy_cover(shared_data, tmp_path):
     ckpt = _checkpoint(tmp_path / "c", COVER)
     predictor = Predictor(ckpt, device="cpu", stride_s=10.0)
-    _, onset_s, _ = predictor.windows(shared_data / "cinc2017" / "A02826")
+    _, onset_s, _, _ = predictor.windows(shared_data / "cinc2017" / "A02826")
     assert onset_s.tolist() == pytest.approx([0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 50.42667])
 
 
 def test_checkpoint_without_a_policy_keeps_the_plain_grid(shared_data, tmp_path):
     predictor = Predictor(_checkpoint(tmp_path / "c", None), device="cpu")
-    _, onset_s, _ = predictor.windows(shared_data / "cinc2017" / "A02826")
+    _, onset_s, _, _ = predictor.windows(shared_data / "cinc2017" / "A02826")
     assert onset_s.tolist() == [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]
     with pytest.raises(DataError, match="shorter than one 10-s window"):
         predictor.windows(shared_data / "cinc2017" / "A01364")
