@@ -88,7 +88,10 @@ def interpolate_pos_embed(pos_embed: torch.Tensor, src_grid: tuple[int, int],
 
 def _source_grid(state: dict[str, torch.Tensor], dst_grid: tuple[int, int]) -> tuple[int, int]:
     if GRID_KEY in state:
-        return tuple(int(v) for v in state[GRID_KEY].tolist())  # type: ignore[return-value]
+        grid = [int(v) for v in state[GRID_KEY].flatten().tolist()]
+        if len(grid) != 2 or min(grid) < 1:
+            raise CheckpointError(f"encoder.{GRID_KEY} is {grid}; expected (rows, columns)")
+        return grid[0], grid[1]
     n_src = state["pos_embed"].shape[1] - 1
     if n_src % dst_grid[0] == 0:  # same cwt_scales / patch_size_freq assumed
         return dst_grid[0], n_src // dst_grid[0]
@@ -117,7 +120,8 @@ def adapt_encoder_state(state: dict[str, torch.Tensor], expected: dict[str, torc
     if unexpected:
         raise CheckpointError(f"{origin} have encoder keys this model does not: "
                               f"{_names(unexpected)}; depth or layout differ from the checkpoint")
-    if enc["pos_embed"].shape != expected["pos_embed"].shape:
+    # The saved grid decides, not the token count: 16 x 60 and 32 x 30 both hold 960 patches.
+    if GRID_KEY in enc or enc["pos_embed"].shape != expected["pos_embed"].shape:
         src_grid = _source_grid(enc, dst_grid)
         if enc["pos_embed"].shape[1] != 1 + src_grid[0] * src_grid[1]:
             raise CheckpointError(f"{origin}: encoder.pos_embed has {enc['pos_embed'].shape[1]} "

@@ -214,6 +214,15 @@ def load_weights(model: nn.Module, ckpt: Path, meta: dict[str, Any] | None = Non
     """Load ``ckpt``'s weights into ``model`` strictly; CheckpointError naming mismatched keys."""
     state = load_state_dict(ckpt, meta)
     own = unwrap_model(model).state_dict()
+    grid_key = "encoder.grid_size"  # 16 x 60 and 32 x 30 have the same pos_embed shape
+    if grid_key in state and grid_key in own and not torch.equal(state[grid_key], own[grid_key]):
+        saved, built = (" x ".join(str(int(v)) for v in g.tolist())
+                        for g in (state[grid_key], own[grid_key]))
+        raise CheckpointError(
+            f"{Path(ckpt) / WEIGHTS_FILE} was trained on a {saved} patch grid but the model "
+            f"built from {META_FILE} has a {built} grid; the checkpoint's meta.json does not "
+            "match its weights"
+        )
     wrong = [k for k, v in state.items() if k in own and tuple(v.shape) != tuple(own[k].shape)]
     if wrong:
         key = wrong[0]

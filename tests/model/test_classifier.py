@@ -145,3 +145,47 @@ def test_rebuilds_from_its_config_and_layer_ids(tiny_mae: CWT_MAE_RoPE) -> None:
     assert clf.layer_id("encoder.blocks.1.mlp.fc2.u.bias") == 2
     assert clf.layer_id("encoder.norm.weight") == clf.layer_id("head.fc.weight") == 3
     assert {clf.layer_id(n) for n, _ in clf.named_parameters()} == {0, 1, 2, 3}
+
+
+def test_same_patch_count_on_another_grid_is_interpolated_not_copied(tiny_mae: CWT_MAE_RoPE
+                                                                      ) -> None:
+    """tiny pretrains on a 4 x 30 grid; 64 scales and 1500 samples give 8 x 15, the same 120
+    patches: the position embedding must be resized on the grid, not loaded as it is."""
+    from cwtmae_cli.model.pretrained import interpolate_pos_embed
+
+    state = tiny_mae.state_dict()
+    clf = TF_MAE_Classifier(state, num_classes=2,
+                            **{**tiny_mae.config, "signal_len": 1500, "cwt_scales": 64})
+    assert (clf.encoder.grid_h, clf.encoder.grid_w) == (8, 15)
+    src = state["encoder.pos_embed"]
+    assert clf.encoder.pos_embed.shape == src.shape  # same count, so a plain copy would "fit"
+    expected = interpolate_pos_embed(src, (4, 30), (8, 15))
+    assert torch.equal(clf.encoder.pos_embed.detach(), expected)
+    assert not torch.equal(clf.encoder.pos_embed.detach(), src)
+    assert torch.equal(clf.encoder.grid_size, torch.tensor([8, 15]))
+
+
+def test_base_grid_16x60_into_32x30_is_interpolated() -> None:
+    """The base geometry (64 scales x 3000 samples, patches 4 x 50) against 128 x 1500: 960
+    patches either way."""
+    from cwtmae_cli.model.pretrained import interpolate_pos_embed
+
+    small = dict(embed_dim=32, depth=1, num_heads=2)
+    torch.manual_seed(0)
+    mae = CWT_MAE_RoPE(**small, decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=2)
+    state = mae.state_dict()
+    clf = TF_MAE_Classifier(state, num_classes=2, **small, signal_len=1500, cwt_scales=128)
+    assert (clf.encoder.grid_h, clf.encoder.grid_w) == (32, 30)
+    expected = interpolate_pos_embed(state["encoder.pos_embed"], (16, 60), (32, 30))
+    assert torch.equal(clf.encoder.pos_embed.detach(), expected)
+
+
+def test_checkpoint_whose_meta_gives_another_grid_is_refused(tmp_path: Path,
+                                                            tiny_mae: CWT_MAE_RoPE) -> None:
+    from cwtmae_cli.train.checkpoint import load_classifier, save_checkpoint
+
+    clf = TF_MAE_Classifier(tiny_mae.state_dict(), num_classes=2, **tiny_mae.config)
+    other = {**clf.config, "signal_len": 1500, "cwt_scales": 64}  # 8 x 15: also 120 patches
+    ckpt = save_checkpoint(tmp_path / "best", clf, {"kind": "classifier", "model_config": other})
+    with pytest.raises(CheckpointError, match=r"trained on a 4 x 30 patch grid .* has a 8 x 15 "):
+        load_classifier(ckpt)
