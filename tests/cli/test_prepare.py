@@ -182,13 +182,18 @@ def test_everything_dropped_says_why(shared_data, tmp_path):
 
 def test_a_second_prepare_refuses_while_the_first_holds_the_lock(edf_folder, tmp_path):
     out = tmp_path / "s.zarr"
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    script = (
+        "import time; from cwtmae_cli.data.lock import StoreLock; "
+        f"StoreLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        lock = {"pid": holder.pid, "host": os.uname().nodename}
-        (tmp_path / "s.zarr.lock").write_text(json.dumps(lock))
+        assert holder.stdout.readline().strip() == "held"
         result = _invoke("edf", "--source", str(edf_folder), "--channels", "C3", "--out", str(out))
         assert result.exit_code == 1
-        assert f"is being written by another `cwtmae prepare` (pid {holder.pid})" in _error(result)
+        busy = f"is being written by another `cwtmae prepare` (pid {holder.pid} on"
+        assert busy in _error(result)
+        assert not out.exists()
     finally:
         holder.kill()
         holder.wait()
