@@ -47,7 +47,19 @@ def render(result) -> None:
         ("cohen_kappa", "Cohen's kappa"),
     ):
         summary.add_row(name, _fmt(s[key]))
+    absent = result.metrics.get("classes_without_support") or []
+    if absent:
+        summary.add_row("macro-F1, classes present", _fmt(s["macro_f1_supported"]))
     out.print(summary)
+    if absent:
+        which = ", ".join(absent)
+        out.print(
+            f"no {which} window in the {result.split} split: macro-F1 counts "
+            f"{'its' if len(absent) == 1 else 'their'} F1 as 0; over the classes present it is "
+            f"{_fmt(s['macro_f1_supported'])}",
+            highlight=False,
+        )
+        warn(f"the {result.split} split has no {which} window: its macro-F1 is not comparable")
 
     report = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cwtmae_cli.cli.console import out
+from cwtmae_cli.cli.console import out, warn
 from cwtmae_cli.cli.options import JsonFlag
 
 SPLITS = ("train", "validation", "test")
@@ -26,8 +26,9 @@ def render_store_summary(summary: dict) -> None:
     from rich.table import Table
 
     channels = ", ".join(summary["channels"])
+    where = _where(summary["path"]) if summary.get("path") else "no store written"
     title = (
-        f"{_where(summary['path'])}: {summary['n_windows']} windows of {summary['window_s']:g} s "
+        f"{where}: {summary['n_windows']} windows of {summary['window_s']:g} s "
         f"at {summary['fs_hz']:g} Hz ({summary['n_samples']} samples, {channels}) from "
         f"{summary['n_recordings']} recordings of {summary['n_subjects']} subjects"
     )
@@ -50,6 +51,13 @@ def render_store_summary(summary: dict) -> None:
     subjects = [splits[s]["n_subjects"] for s in SPLITS]
     table.add_row("subjects", *map(str, subjects), str(summary["n_subjects"]))
     out.print(table)
+    for name in SPLITS:
+        if splits[name].get("subjects"):
+            out.print(f"{name} subjects: {_listing(splits[name]['subjects'])}", highlight=False)
+    for line in resampling_lines(summary, summary["fs_hz"]):
+        out.print(line, highlight=False)
+    for line in split_warnings(summary):
+        warn(line)
     if summary["dropped"]:
         drops = Table(title="windows dropped", title_justify="left")
         drops.add_column("reason")
@@ -98,6 +106,56 @@ def warn_channel_fallbacks(summary: dict, most: int = 10) -> None:
             f"channel {entry['slot']}; {'its' if one else 'their'} first channel was read "
             f"instead: {listed}"
         )
+
+
+def _listing(names: list[str], limit: int = 12) -> str:
+    """``a, b, c`` (the first ``limit`` names, then how many more)."""
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+def resampling_lines(summary: dict, fs_hz: float) -> list[str]:
+    """One line per input rate: ``resampled 360 Hz -> 100 Hz: 44 recordings``."""
+    lines = []
+    for group in summary.get("resampled", []):
+        n = group["n_recordings"]
+        what = f"{n} recording{'s' if n != 1 else ''}"
+        if n <= 3:
+            what += f" ({', '.join(group['recordings'])})"
+        if group["fs_hz_in"] == fs_hz:
+            lines.append(f"read at {fs_hz:g} Hz, not resampled: {what}")
+        else:
+            lines.append(f"resampled {group['fs_hz_in']:g} Hz \u2192 {fs_hz:g} Hz: {what}")
+    return lines
+
+
+def split_warnings(summary: dict) -> list[str]:
+    """What the split could not do: classes missing from a split that has subjects, and
+    subjects moved by a rerun on a changed source."""
+    lines = []
+    holders = summary.get("subjects_per_class", {})
+    fractions = summary.get("split_fractions") or []
+    for code, name in enumerate(SPLITS):
+        wanted = code < len(fractions) and fractions[code] > 0
+        if wanted and summary["n_windows"] and not summary["splits"][name]["n_subjects"]:
+            lines.append(
+                f"the {name} split is empty: {summary['n_subjects']} subject(s) with windows "
+                "are too few to give every split one"
+            )
+        for label in summary["splits"][name].get("missing_classes") or []:
+            who = holders.get(label, [])
+            lines.append(
+                f"the {name} split has no {label} window: {len(who)} subject(s) hold {label} "
+                f"({_listing(who, 5)}) and a subject is never divided, so not every split "
+                f"can get one; metrics on {name} flag it"
+            )
+    moved = summary.get("subjects_moved") or []
+    if moved:
+        lines.append(
+            f"the source changed since the store was finished: {len(moved)} subject(s) changed "
+            f"split ({_listing(moved, 5)}); runs trained on the old split are not comparable"
+        )
+    return lines
 
 
 def _flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cwtmae_cli.cli.console import note, out, progress_bar
+from cwtmae_cli.cli.console import note, out, progress_bar, warn
 from cwtmae_cli.cli.options import JsonFlag, Workdir
 
 Recipe = Annotated[
@@ -61,8 +61,23 @@ SeedOpt = Annotated[
         help="Seed of the subject-wise split (default: the recipe's).", show_default=False
     ),
 ]
+SubjectRegex = Annotated[
+    str | None,
+    typer.Option(
+        "--subject-regex",
+        help="Regular expression with one capture group, searched in each recording id: the "
+        "group is the subject (e.g. '^SC4(\\d\\d)'); one subject's recordings share a split "
+        "(default: the recipe's, else subject = recording).",
+        show_default=False,
+    ),
+]
 Overwrite = Annotated[
-    bool, typer.Option("--overwrite", help="Delete an existing store and start afresh.")
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing store with a fresh one (the old one stays until the new one "
+        "is complete).",
+    ),
 ]
 Strict = Annotated[
     bool, typer.Option("--strict", help="Stop at the first recording that cannot be used.")
@@ -96,6 +111,7 @@ def prepare(
     window_s: WindowS = None,
     workers: Workers = 1,
     seed: SeedOpt = None,
+    subject_regex: SubjectRegex = None,
     overwrite: Overwrite = False,
     strict: Strict = False,
     download: Download = False,
@@ -114,7 +130,12 @@ def prepare(
 
     names = parse_channel_slots(channels) if channels is not None else None
     spec = with_overrides(
-        load_recipe(recipe), channels=names, fs_hz=fs, window_s=window_s, seed=seed
+        load_recipe(recipe),
+        channels=names,
+        fs_hz=fs,
+        window_s=window_s,
+        seed=seed,
+        subject_regex=subject_regex,
     )
     check_workers(workers)
     store = out_path or default_store_path(resolve_workdir(workdir), spec.name)
@@ -152,11 +173,13 @@ def prepare(
             strict=strict,
             progress=update,
         )
-    from cwtmae_cli.cli.inspect import render_store_summary, warn_channel_fallbacks
+    from cwtmae_cli.cli.inspect import render_store_summary, split_warnings, warn_channel_fallbacks
 
     if json_out:
         out.print_json(json.dumps(summary))
         warn_channel_fallbacks(summary)
+        for line in split_warnings(summary):
+            warn(line)
     else:
         render_store_summary(summary)
         resumed = summary["recordings_resumed"]

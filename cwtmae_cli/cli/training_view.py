@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from cwtmae_cli.cli.console import note, out, progress_bar
+from cwtmae_cli.cli.console import note, out, progress_bar, warn
 
 
 class TrainingProgress:
@@ -90,6 +90,8 @@ def run_and_report(plan: Any, run: Callable[..., dict[str, Any]], title: str) ->
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
         for line in plan.notes:
             note(line)
+        for line in plan.warnings:
+            warn(line)
         note(f"run folder {plan.run_dir}")
         with TrainingProgress(title) as progress:
             summary = run(plan, progress)

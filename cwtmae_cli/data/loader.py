@@ -62,7 +62,13 @@ class WindowDataset(Dataset):
         self.window_policy: dict | None = store.attrs.get("window_policy")  # None: plain windows
         self.chunk_windows = store.chunk_windows
         all_labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
-        keep = np.isin(np.asarray(store.split[:]), np.asarray(list(splits)))
+        split = np.asarray(store.split[:])  # (N,)
+        if (split < 0).any():
+            raise StoreError(
+                f"store {self.store_path} is unfinished: its subject split is assigned when "
+                "`cwtmae prepare` completes; rerun the same prepare command to finish it"
+            )
+        keep = np.isin(split, np.asarray(list(splits)))
         if labelled_only:
             keep &= all_labels >= 0
         self.indices = np.flatnonzero(keep).astype(np.int64)  # (n,) store positions, ascending

@@ -8,6 +8,7 @@ memory does not grow with the size of the data set. A rerun skips recordings alr
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -45,7 +46,14 @@ def _safe_process(item: SourceItem, recipe: Recipe) -> ProcessedRecording | str:
         return f"{item.recording_id}: {type(exc).__name__}: {exc}"
 
 
-def _open_writer(out: Path, recipe: Recipe, splits: dict[str, int], overwrite: bool) -> StoreWriter:
+def staging_path(out: Path) -> Path:
+    """Where ``--overwrite`` builds the new store, beside the old one it replaces at the end."""
+    return out.with_name(f".{out.name}.new")
+
+
+def _open_writer(out: Path, recipe: Recipe, overwrite: bool) -> StoreWriter:
+    """The writer of ``out``: a new store, a resumed one, or (``overwrite`` of an existing
+    path) a new store in :func:`staging_path`, so the old one stays until the new one is made."""
     n_samples = check_window(recipe)
     attrs = {
         "fs_hz": recipe.signal.fs_hz,
@@ -55,10 +63,15 @@ def _open_writer(out: Path, recipe: Recipe, splits: dict[str, int], overwrite: b
         "label_names": recipe.label_names,
         "window_policy": recipe.window_policy.to_dict(),
         "recipe": recipe.to_dict(),
-        "subject_splits": splits,
+        "subject_splits": {},
     }
-    if out.exists() and overwrite:
-        shutil.rmtree(out)
+    if overwrite and out.exists():
+        staging = staging_path(out)
+        if staging.exists():  # left by an overwrite that crashed: start it again
+            shutil.rmtree(staging)
+        return StoreWriter.create(
+            staging, n_channels=len(recipe.signal.channels), n_samples=n_samples, attrs=attrs
+        )
     if not out.exists():
         return StoreWriter.create(
             out, n_channels=len(recipe.signal.channels), n_samples=n_samples, attrs=attrs
@@ -76,13 +89,6 @@ def _open_writer(out: Path, recipe: Recipe, splits: dict[str, int], overwrite: b
         raise StoreError(
             f"{out} was prepared with other settings (differs in: {', '.join(differ)}); "
             "use --overwrite to start again or --out for a new store"
-        )
-    committed = {r["subject"] for r in old.get("recordings", [])}
-    moved = [s for s in committed if old.get("subject_splits", {}).get(s) != splits.get(s)]
-    if moved:
-        raise StoreError(
-            f"the source of {out} changed since it was started (subjects {', '.join(moved[:5])} "
-            "would change split); use --overwrite to start again"
         )
     return writer
 
@@ -102,8 +108,15 @@ def prepare_store(
     The summary is :func:`describe_store` plus ``recordings_without_windows`` (ids),
     ``recordings_found``, ``recordings_resumed``
     (committed by an earlier run), ``recordings_written``, ``skipped`` ([{id, reason}]),
-    ``elapsed_s`` and ``windows_per_s``. Raises DataError for a missing or empty source, and in
-    ``strict`` mode at the first recording that cannot be used.
+    ``subjects_moved`` (subjects of an already complete store whose split changed because the
+    source changed), ``elapsed_s`` and ``windows_per_s``.
+
+    The subject split is assigned once every recording is in (class-aware, from the label
+    counts of all of them), so a resumed run assigns what an uninterrupted one would. Raises
+    DataError for a missing or empty source, in ``strict`` mode at the first recording that
+    cannot be used. When no window is kept, the store this run made is removed and the
+    summary's ``path`` is None (an existing store, also one ``--overwrite`` would have replaced,
+    is left as it was); :func:`summary_problem` then gives the error.
     """
     if workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
@@ -111,10 +124,12 @@ def prepare_store(
         raise UsageError(f"recipe `{recipe.name}` does not choose channels: pass --channels A,B")
     t0 = time.monotonic()
     items = find_recordings(recipe, source)
-    splits = assign_splits([i.subject for i in items], recipe.split_fractions, recipe.seed)
     out = Path(out)
     with _write_errors(out), StoreLock(out):
-        writer = _open_writer(out, recipe, splits, overwrite)
+        existed = out.exists()
+        writer = _open_writer(out, recipe, overwrite)
+        made_now = writer.path != out or not existed
+        old_attrs = {} if made_now else writer.attrs
         done = set(writer.committed_ids)
         todo = [i for i in items if i.recording_id not in done]
         n_resumed, n_before = len(items) - len(todo), writer.n_committed
@@ -124,39 +139,58 @@ def prepare_store(
             progress(n_resumed, len(items), 0, "")
         for item, result in _results_in_order(todo, recipe, workers):
             if result is None:  # in this process: stream the recording into the store
-                result = _stream_into(writer, item, recipe, splits[item.subject])
+                result = _stream_into(writer, item, recipe)
             if isinstance(result, str):
                 if strict:
                     raise DataError(f"{result} (stopped by --strict)")
                 skipped.append({"id": item.recording_id, "reason": result})
             else:
                 if isinstance(result, ProcessedRecording):
-                    writer.append(
-                        result.info,
-                        result.signals,
-                        result.labels,
-                        result.start_s,
-                        splits[item.subject],
-                    )
+                    writer.append(result.info, result.signals, result.labels, result.start_s)
                 written += 1
             if progress:
                 n_done = n_resumed + written + len(skipped)
                 progress(n_done, len(items), writer.n_committed - n_before, item.recording_id)
-        writer.finish(skipped)
+        counts = writer.subject_class_counts()
+        splits = assign_splits(counts, recipe.split_fractions, recipe.seed)
+        writer.finish(skipped, splits)
+        summary = _summary(writer.path, skipped)
+        summary["path"] = str(out)
+        if summary["n_windows"] == 0 and (made_now or not old_attrs.get("complete")):
+            shutil.rmtree(writer.path)  # a store of nothing would only mislead the next command
+            summary["path"] = None  # nothing was written (an old store at `out` is untouched)
+        elif writer.path != out:  # --overwrite: the new store is whole; now replace the old one
+            _replace(out, writer.path)
     elapsed_s = time.monotonic() - t0
-    summary = describe_store(out)
+    before = old_attrs.get("subject_splits", {}) if old_attrs.get("complete") else {}
     summary.update(
-        recordings_without_windows=[
-            r["id"] for r in open_store(out).recordings if not r.get("n_windows")
-        ],
         recordings_found=len(items),
         recordings_resumed=n_resumed,
         recordings_written=written,
-        skipped=skipped,
+        subjects_moved=sorted(s for s, code in splits.items() if before.get(s, code) != code),
         elapsed_s=round(elapsed_s, 3),
         windows_per_s=round((summary["n_windows"] - n_before) / max(elapsed_s, 1e-9), 1),
     )
     return summary
+
+
+def _summary(path: Path, skipped: list[dict]) -> dict:
+    summary = describe_store(path)
+    summary["recordings_without_windows"] = [
+        r["id"] for r in open_store(path).recordings if not r.get("n_windows")
+    ]
+    summary["skipped"] = skipped
+    return summary
+
+
+def _replace(out: Path, new: Path) -> None:
+    """Put the finished store ``new`` at ``out``, then delete the store it replaces."""
+    old = out.with_name(f".{out.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    os.replace(out, old)
+    os.replace(new, out)
+    shutil.rmtree(old)
 
 
 @contextmanager
@@ -172,14 +206,14 @@ def _write_errors(out: Path) -> Iterator[None]:
         ) from exc
 
 
-def _stream_into(writer: StoreWriter, item: SourceItem, recipe: Recipe, split: int) -> dict | str:
+def _stream_into(writer: StoreWriter, item: SourceItem, recipe: Recipe) -> dict | str:
     """Process ``item`` block by block straight into the store, then commit it: memory stays
     bounded however long the recording. Returns its info, or why it cannot be used (then
     nothing of it stays in the store)."""
     block = writer.arrays["signals"].chunks[0]  # whole chunks per block: each written once
 
     def emit(signals, labels, start_s) -> None:
-        writer.append_part(signals, labels, start_s, split)
+        writer.append_part(signals, labels, start_s)
 
     try:
         info = stream_item(item, recipe, emit, block_windows=block)
@@ -191,7 +225,7 @@ def _stream_into(writer: StoreWriter, item: SourceItem, recipe: Recipe, split: i
     except Exception as exc:  # a library failing on a damaged file: report, keep going
         writer.discard()
         return f"{item.recording_id}: {type(exc).__name__}: {exc}"
-    writer.commit(info, split)
+    writer.commit(info)
     return info
 
 
@@ -242,6 +276,8 @@ def summary_problem(summary: dict) -> str | None:
             )
         if skipped:
             msg += f"; {len(skipped)} recording(s) failed, first: {skipped[0]['reason']}"
+        if summary.get("path") is None:
+            msg += "; no store was written"
         return msg
     if skipped:
         first = skipped[0]["reason"]

@@ -174,6 +174,12 @@ def build_recipe(data: dict, where: str) -> Recipe:
     if source.prefix_chars < 1:
         raise _bad(where, "source.prefix_chars", "must be >= 1")
     _check_inside(source, where)
+    if source.subject_regex:
+        from cwtmae_cli.data.sources import subject_regex_problem
+
+        problem = subject_regex_problem(source.subject_regex)
+        if problem:
+            raise _bad(where, "source.subject_regex", problem)
     signal = SignalSpec(
         **{
             k: (float(v) if k in ("fs_hz", "window_s", "stride_s") else v)
@@ -276,9 +282,18 @@ def with_overrides(
     fs_hz: float | None = None,
     window_s: float | None = None,
     seed: int | None = None,
+    subject_regex: str | None = None,
 ) -> Recipe:
-    """The recipe with command-line values in place of its own (None keeps the recipe's)."""
+    """The recipe with command-line values in place of its own (None keeps the recipe's).
+    A bad ``subject_regex`` is a UsageError (checked before anything is read)."""
     signal = recipe.signal
+    if subject_regex is not None:
+        from cwtmae_cli.data.sources import subject_regex_problem
+
+        problem = subject_regex_problem(subject_regex)
+        if problem:
+            raise UsageError(f"--subject-regex `{subject_regex}` {problem}")
+        recipe = replace(recipe, source=replace(recipe.source, subject_regex=subject_regex))
     if channels:
         try:
             signal = replace(signal, channels=tuple(normalize_slot(c) for c in channels))

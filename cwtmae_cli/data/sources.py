@@ -38,6 +38,35 @@ def default_source(recipe: Recipe) -> Path:
     return Path(root) / recipe.source.mne_folder
 
 
+def subject_regex_problem(regex: str) -> str | None:
+    """Why ``regex`` cannot name subjects (not a regular expression, or not exactly one capture
+    group), or None when it can."""
+    try:
+        compiled = re.compile(regex)
+    except re.error as exc:
+        return f"is not a valid regular expression ({exc})"
+    if compiled.groups != 1:
+        return (
+            f"must have exactly one capture group, the subject, e.g. '^SC4(\\d\\d)'; "
+            f"it has {compiled.groups}"
+        )
+    return None
+
+
+def subject_of(regex: str, recording_id: str) -> str:
+    """The subject of ``recording_id``: group 1 of ``regex`` (searched in the id), or the id
+    itself when there is no regex. DataError naming the id when it does not match."""
+    if not regex:
+        return recording_id
+    m = re.search(regex, recording_id)
+    if not m or not m.group(1):
+        raise DataError(
+            f"recording id `{recording_id}` does not match the subject regex `{regex}` (or its "
+            "group is empty); fix --subject-regex or the recipe's source.subject_regex"
+        )
+    return m.group(1)
+
+
 def _match(regex: str, text: str, fallback: str) -> str:
     if not regex:
         return fallback
@@ -72,7 +101,7 @@ def find_recordings(recipe: Recipe, source: Path) -> list[SourceItem]:
                 f"two recordings named {rid}: {items[rid].path} and {path}; "
                 "point --source at a folder holding only one of them"
             )
-        subject = _match(spec.subject_regex, rid, rid)
+        subject = subject_of(spec.subject_regex, rid)
         annotations, problem = _annotations_for(recipe, path)
         record_path = path.with_suffix("") if recipe.format == "wfdb" else path
         label = None

@@ -7,7 +7,7 @@ array          dtype, shape     meaning
 ``labels``     int16 (N,)       class index into ``label_names``; -1 = unlabelled
 ``recording``  int32 (N,)       index into the ``recordings`` attribute
 ``start_s``    float64 (N,)     window start, seconds from the recording start
-``split``      int8 (N,)        0 train, 1 validation, 2 test (per subject)
+``split``      int8 (N,)        0 train, 1 validation, 2 test (per subject); -1 until done
 =============  ===============  =====================================================
 
 Only the first ``n_committed`` windows (an attribute updated after each whole recording) are
@@ -161,9 +161,14 @@ def describe_store(path: Path | str) -> dict:
 
     Returns a JSON-serialisable dict with keys ``path, complete, n_windows, n_recordings,
     fs_hz, window_s, n_samples, channels, channels_read, label_names, splits`` (``channels_read``:
-    :func:`~cwtmae_cli.data.channels.slot_usage`; ``{"train": {"n_windows",
-    "n_subjects", "n_recordings", "per_class": {name: count, "unlabelled": count}}, ...}``),
-    ``dropped`` (``{reason: count}`` over all recordings) and ``skipped`` (recordings that failed).
+    :func:`~cwtmae_cli.data.channels.slot_usage`; ``{"train": {"n_windows", "n_subjects",
+    "subjects" (sorted ids), "n_recordings", "per_class": {name: count, "unlabelled": count},
+    "missing_classes": [names of classes the store holds but this split, which has subjects,
+    does not]}, ...}``), ``n_unassigned`` (windows not yet given a split: an unfinished
+    ``prepare``), ``subjects_per_class`` (class -> ids of the subjects holding it),
+    ``split_fractions`` (the recipe's), ``resampled`` (``[{"fs_hz_in", "n_recordings",
+    "recordings"}]``, one entry per input rate), ``dropped`` (``{reason: count}`` over all
+    recordings) and ``skipped`` (recordings that failed).
     """
     store = open_store(path)
     labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
@@ -172,18 +177,37 @@ def describe_store(path: Path | str) -> dict:
     recordings = store.recordings
     names = store.label_names
     splits: dict[str, dict] = {}
+    held = np.bincount(labels[labels >= 0], minlength=len(names)) > 0  # (K,) classes in the store
     for code, split_name in enumerate(SPLIT_NAMES):
         in_split = labels[split == code]
         counts = np.bincount(in_split[in_split >= 0], minlength=len(names))
         recs = [recordings[i] for i in np.unique(recording[split == code])]
         per_class = {name: int(counts[i]) for i, name in enumerate(names)}
         per_class["unlabelled"] = int((in_split < 0).sum())
+        subjects = sorted({r["subject"] for r in recs})
+        lacking = [n for i, n in enumerate(names) if held[i] and not counts[i]] if recs else []
         splits[split_name] = {
             "n_windows": int(in_split.size),
-            "n_subjects": len({r["subject"] for r in recs}),
+            "n_subjects": len(subjects),
+            "subjects": subjects,
             "n_recordings": len(recs),
             "per_class": per_class,
+            "missing_classes": lacking,
         }
+    subject_of = np.array([r["subject"] for r in recordings] or [""], dtype=object)
+    labelled = labels >= 0
+    holders = {
+        name: sorted(set(subject_of[recording[labelled & (labels == k)]]))
+        for k, name in enumerate(names)
+    }
+    by_rate: dict[float, list[str]] = {}
+    for rec in recordings:
+        if "fs_hz_in" in rec:
+            by_rate.setdefault(float(rec["fs_hz_in"]), []).append(str(rec["id"]))
+    resampled = [
+        {"fs_hz_in": fs_in, "n_recordings": len(ids), "recordings": ids}
+        for fs_in, ids in sorted(by_rate.items())
+    ]
     dropped: Counter[str] = Counter()
     for rec in store.recordings:
         dropped.update(rec.get("dropped", {}))
@@ -200,6 +224,10 @@ def describe_store(path: Path | str) -> dict:
         "channels_read": slot_usage(store.channels, store.recordings),
         "label_names": names,
         "splits": splits,
+        "split_fractions": list(store.attrs.get("recipe", {}).get("split_fractions", [])),
+        "subjects_per_class": holders,
+        "n_unassigned": int((split < 0).sum()),
+        "resampled": resampled,
         "dropped": dict(sorted(dropped.items())),
         "skipped": list(store.attrs.get("skipped", [])),
     }

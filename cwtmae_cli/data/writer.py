@@ -1,9 +1,13 @@
 """The single writer of a store: create or resume, append one whole recording, commit.
 
 Commit protocol: arrays are grown and written first; only then is ``n_committed`` (with the
-``recordings`` list) updated in the group's ``zarr.json``. zarr's local store writes every file
-to a temporary name and renames it, so each step is atomic: a reader, or a resumed run, sees the
-store as of the last commit, and anything past ``n_committed`` is discarded on resume.
+``recordings`` list) updated in the group's ``zarr.json``. Windows are written with split
+``UNASSIGNED`` (-1): the class-aware subject split needs every recording's label counts, so
+:meth:`StoreWriter.finish` assigns it, rewrites the ``split`` array and only then marks the
+store complete (a kill in between leaves an incomplete store whose rerun assigns again).
+zarr's local store writes every file to a temporary name and renames it, so each step is
+atomic: a reader, or a resumed run, sees the store as of the last commit, and anything past
+``n_committed`` is discarded on resume.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ _DTYPES = {
     "split": "int8",
 }
 _VECTOR_CHUNK = 65536
+UNASSIGNED = -1  # split code of windows written before the split is assigned
 
 
 def chunk_windows_for(n_samples: int) -> int:
@@ -137,7 +142,7 @@ class StoreWriter:
         signals: np.ndarray,
         labels: np.ndarray,
         start_s: np.ndarray,
-        split_code: int,
+        split_code: int = UNASSIGNED,
     ) -> None:
         """Write one whole recording's windows, then commit it.
 
@@ -148,7 +153,11 @@ class StoreWriter:
         self.commit(info, split_code)
 
     def append_part(
-        self, signals: np.ndarray, labels: np.ndarray, start_s: np.ndarray, split_code: int
+        self,
+        signals: np.ndarray,
+        labels: np.ndarray,
+        start_s: np.ndarray,
+        split_code: int = UNASSIGNED,
     ) -> None:
         """Write more windows of the recording being appended (``signals`` (w, C, L), ``labels``
         and ``start_s`` (w,)), after the last commit: invisible until :meth:`commit`."""
@@ -168,7 +177,7 @@ class StoreWriter:
                 array[n_old:n_new] = values[name]
         self.n_pending = n_new - self.n_committed
 
-    def commit(self, info: dict, split_code: int) -> None:
+    def commit(self, info: dict, split_code: int = UNASSIGNED) -> None:
         """Commit the recording whose windows :meth:`append_part` wrote (possibly none)."""
         recordings = list(self.group.attrs.get("recordings", []))
         n_new = self.n_committed + self.n_pending
@@ -188,9 +197,37 @@ class StoreWriter:
                 array.resize((n, *array.shape[1:]))
         self.n_pending = 0
 
-    def finish(self, skipped: list[dict]) -> None:
-        """Mark the store complete (every recording processed or listed in ``skipped``)."""
-        self.group.update_attributes({"complete": True, "skipped": skipped, "updated_utc": _now()})
+    def subject_class_counts(self) -> dict[str, np.ndarray]:
+        """Committed windows per class of every subject with at least one kept window."""
+        n = self.n_committed
+        recordings = self.group.attrs.get("recordings", [])
+        n_classes = len(self.group.attrs.get("label_names", []))
+        labels = self.arrays["labels"][:n]  # (n,)
+        recording = self.arrays["recording"][:n]  # (n,)
+        subjects = [r["subject"] for r in recordings]
+        counts = subject_class_counts(labels, recording, subjects, n_classes)
+        kept = {r["subject"] for r in recordings if r.get("n_windows")}
+        return {s: c for s, c in counts.items() if s in kept}
+
+    def finish(self, skipped: list[dict], subject_splits: dict[str, int] | None = None) -> None:
+        """Mark the store complete (every recording processed or listed in ``skipped``).
+
+        With ``subject_splits`` (subject -> split code), first write each window's split and
+        each recording's ``split`` (-1 for a subject not in it: one that kept no window).
+        """
+        attrs: dict[str, Any] = {"complete": True, "skipped": skipped, "updated_utc": _now()}
+        if subject_splits is not None:
+            recordings = list(self.group.attrs.get("recordings", []))
+            codes = [subject_splits.get(r["subject"], UNASSIGNED) for r in recordings]
+            n = self.n_committed
+            if n:
+                by_recording = np.asarray(codes, dtype=np.int8)  # (R,)
+                self.arrays["split"][:n] = by_recording[self.arrays["recording"][:n]]
+            attrs["recordings"] = [
+                {**r, "split": code} for r, code in zip(recordings, codes, strict=True)
+            ]
+            attrs["subject_splits"] = dict(sorted(subject_splits.items()))
+        self.group.update_attributes(attrs)
 
 
 def write_store_from_arrays(

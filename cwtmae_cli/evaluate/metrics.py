@@ -4,7 +4,10 @@ Everything is computed with scikit-learn over the *fixed* class list of the mode
 range(n_classes)``), so a class that never occurs still has its row and column. Conventions:
 
 - precision, recall and F1 of a class with no predicted (or no true) windows are 0 (scikit-learn's
-  ``zero_division=0``), and macro-F1 averages over *all* classes of the model;
+  ``zero_division=0``), and macro-F1 averages over *all* classes of the model. A class with no
+  true window (no support) is therefore a 0 in that average whatever the model does: such
+  classes are listed in ``classes_without_support``, and ``macro_f1_supported`` averages over
+  the classes that have support (equal to ``macro_f1`` when every class has some);
 - balanced accuracy is the mean recall over the classes present in ``y_true`` (scikit-learn);
 - Cohen's κ is undefined when both the truth and the predictions hold a single class: it is then
   ``None`` (``null`` in JSON), never a made-up number;
@@ -95,7 +98,8 @@ def classification_metrics(
         label_names: the K class names, in class-index order.
 
     Returns:
-        ``{"summary": {n_windows, accuracy, balanced_accuracy, macro_f1, cohen_kappa},
+        ``{"summary": {n_windows, accuracy, balanced_accuracy, macro_f1, cohen_kappa,
+        macro_f1_supported}, "classes_without_support": [label, ...],
         "per_class": [{label, precision, recall, f1, support}, ...],
         "confusion_matrix": {"labels", "counts" (K×K ints), "normalized" (K×K floats)}}``.
     """
@@ -109,9 +113,14 @@ def classification_metrics(
         raise ValueError("no windows to score")
     n_classes = len(label_names)
     counts = confusion_counts(y_true, y_pred, n_classes)
+    summary = summary_scores(y_true, y_pred, n_classes)
+    per_class = per_class_scores(y_true, y_pred, label_names)
+    supported = [row for row in per_class if row["support"] > 0]
+    summary["macro_f1_supported"] = float(np.mean([row["f1"] for row in supported]))
     return {
-        "summary": summary_scores(y_true, y_pred, n_classes),
-        "per_class": per_class_scores(y_true, y_pred, label_names),
+        "summary": summary,
+        "classes_without_support": [row["label"] for row in per_class if not row["support"]],
+        "per_class": per_class,
         "confusion_matrix": {
             "labels": list(label_names),
             "counts": counts.tolist(),

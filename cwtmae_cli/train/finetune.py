@@ -114,6 +114,7 @@ def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> Run
             f"store {plan.store} has {len(train_set)} labelled training windows, fewer than one "
             f"batch of {config.batch_size}; lower --batch-size"
         )
+    warnings = missing_class_warnings(names, train_set.labels, val_set.labels)
     changes: dict[str, Any] = {"classes": len(names)}
     if plan.resume_ckpt is None and (config.pretrained or not config.from_scratch):
         given = Path(config.pretrained) if config.pretrained else None
@@ -126,8 +127,31 @@ def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> Run
     if plan.resume_ckpt is None:
         config = config.replace(**changes)
     return RunPlan(
-        config=config, run_dir=plan.run_dir, resume_ckpt=plan.resume_ckpt, notes=tuple(notes)
+        config=config,
+        run_dir=plan.run_dir,
+        resume_ckpt=plan.resume_ckpt,
+        notes=tuple(notes),
+        warnings=tuple(warnings),
     )
+
+
+def missing_class_warnings(
+    names: list[str], train_labels: np.ndarray, val_labels: np.ndarray
+) -> list[str]:
+    """What a class absent from the train or validation split does to a fine-tuning run."""
+    lines = []
+    for split, labels, consequence in (
+        ("train", train_labels, "the model cannot learn to predict it"),
+        (
+            "validation",
+            val_labels,
+            "the best checkpoint is chosen by a macro-F1 that scores it 0 whatever the model does",
+        ),
+    ):
+        counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(names))  # (K,)
+        for k in np.flatnonzero(counts == 0):
+            lines.append(f"the {split} split has no {names[k]} window: {consequence}")
+    return lines
 
 
 def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | None]:

@@ -30,6 +30,7 @@ class RunPlan:
     run_dir: str
     resume_ckpt: str | None = None
     notes: tuple[str, ...] = field(default=())  # what defaults picked, for the CLI to print
+    warnings: tuple[str, ...] = field(default=())  # what makes the results doubtful, ditto
 
     @property
     def store(self) -> Path:

@@ -312,3 +312,35 @@ def test_a_recording_read_from_another_lead_is_said(tmp_path):
     doc = json.loads(result.stdout)
     assert doc["channel_mismatches"] == [{"id": "r102", "channel": "V5"}]
     assert doc["checkpoint_channel"] == "MLII"
+
+
+def test_a_class_absent_from_the_split_is_flagged_beside_macro_f1(setup, tmp_path):
+    """The test split holds no REM window: macro-F1 still averages the model's five classes
+    (REM's F1 is 0 by convention), and evaluate says so on stdout, stderr and in the JSON."""
+    rng = np.random.default_rng(1)
+    labels = np.tile(np.arange(4), 5)  # (20,): W, N1, N2, N3 only
+    store = write_store_from_arrays(
+        tmp_path / "no-rem.zarr",
+        _signals(rng, labels),
+        labels,
+        np.zeros(20, np.int32),
+        np.arange(20) * WINDOW_S,
+        fs_hz=FS_HZ,
+        window_s=WINDOW_S,
+        channels=CHANNELS,
+        label_names=SLEEP_LABELS,
+        subjects=["a"],
+        split=np.full(20, 2, np.int8),
+    )
+    args = ["evaluate", "--checkpoint", str(setup["ckpt"]), "--data", str(store)]
+    result = _invoke([*args, "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(_invoke([*args, "--device", "cpu", "--json", "-"]).stdout)
+    assert doc["classes_without_support"] == ["REM"]
+    present = [row["f1"] for row in doc["per_class"] if row["label"] != "REM"]
+    assert doc["summary"]["macro_f1_supported"] == pytest.approx(np.mean(present))
+    assert doc["summary"]["macro_f1"] == pytest.approx(np.sum(present) / 5)
+    supported = f"{doc['summary']['macro_f1_supported']:.4f}"
+    assert _row(result.stdout, "macro-F1, classes present") == [supported]
+    assert "no REM window in the test split: macro-F1 counts its F1 as 0" in result.stdout
+    assert "warning: the test split has no REM window" in result.stderr

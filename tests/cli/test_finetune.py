@@ -224,3 +224,38 @@ def test_without_any_pretraining_run_the_error_says_what_to_do(tmp_path) -> None
     assert result.exit_code == 1
     assert "no finished pretraining run" in result.output and "--from-scratch" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_class_missing_from_validation_is_warned_before_training(tmp_path, monkeypatch):
+    import numpy as np
+
+    from cwtmae_cli.data.store import write_store_from_arrays
+    from cwtmae_cli.train import finetune as finetune_module
+
+    labels = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 1])  # validation (the last 4): no f2
+    split = np.array([0] * 6 + [1] * 4, np.int8)
+    store = write_store_from_arrays(
+        tmp_path / "s.zarr",
+        np.random.default_rng(0).normal(0, 1, (10, 1, 300)).astype(np.float32),
+        labels,
+        np.repeat(np.arange(5), 2),
+        np.tile([0.0, 3.0], 5),
+        fs_hz=100.0,
+        window_s=3.0,
+        channels=["EEG Fpz-Cz"],
+        label_names=["f0", "f1", "f2"],
+        subjects=list("abcde"),
+        split=split,
+    )
+
+    def no_training(plan, progress):
+        raise RuntimeError("training started")
+
+    monkeypatch.setattr(finetune_module, "run_finetune", no_training)
+    args = ["finetune", "--data", str(store), "--from-scratch", "--model", "tiny"]
+    result = runner.invoke(app, [*args, "--batch-size", "2", "--workdir", str(tmp_path)])
+    assert str(result.exception) == "training started"  # the warning came before it
+    assert "warning: the validation split has no f2 window: the best checkpoint is chosen by" in (
+        " ".join(result.stderr.split())
+    )
+    assert "the train split has no" not in result.stderr

@@ -85,3 +85,21 @@ def test_wrong_paths_are_usage_errors(tmp_path):
     assert result.exit_code == 2 and "no such path" in result.stderr
     result = runner.invoke(app, ["inspect", str(tmp_path)])
     assert result.exit_code == 2 and "neither a store" in result.stderr
+
+
+def test_store_summary_names_subjects_per_split_and_the_classes_a_split_lacks(tmp_path):
+    path = _store(tmp_path / "s.zarr")
+    result = runner.invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 0, result.stderr
+    for name, subject in (("train", "a"), ("validation", "b"), ("test", "c")):
+        assert f"{name} subjects: {subject}\n" in result.stdout
+    warnings = " ".join(result.stderr.split())
+    assert "the train split has no REM window: 2 subject(s) hold REM (b, c)" in warnings
+    assert "the validation split has no W window: 2 subject(s) hold W (a, c)" in warnings
+    assert "the test split has no N2 window" in warnings
+    info = describe_store(path)
+    assert [info["splits"][s]["missing_classes"] for s in ("train", "validation", "test")] == [
+        ["REM"],
+        ["W"],
+        ["N2"],
+    ]

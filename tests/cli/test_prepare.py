@@ -178,6 +178,72 @@ def test_everything_dropped_says_why(shared_data, tmp_path):
     message = _error(result)
     assert "no windows kept from 1 recording(s) (dropped: wake-trimmed: 10)" in message
     assert "`[trim_wake] enabled = false`" in message
+    assert not (tmp_path / "s.zarr").exists()  # no empty store for the next command to trip on
+
+
+def test_an_overwrite_that_keeps_nothing_leaves_the_old_store_as_it_was(
+    shared_data, edf_folder, tmp_path
+):
+    out = tmp_path / "s.zarr"
+    made = _invoke("edf", "--source", str(edf_folder), "--channels", "C3-A2", "--out", str(out))
+    assert made.exit_code == 0, made.stderr
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    result = _invoke(
+        "sleep-edf", "--source", str(shared_data / "sleep-edf"), "--out", str(out), "--overwrite"
+    )
+    assert result.exit_code == 1 and "no windows kept" in _error(result)
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edf", "s.zarr"]  # nothing aside
+
+
+def test_an_overwrite_that_keeps_windows_replaces_the_store(edf_folder, tmp_path):
+    out = tmp_path / "s.zarr"
+    args = ["edf", "--source", str(edf_folder), "--out", str(out), "--json"]
+    assert _invoke(*args, "--channels", "C3-A2").exit_code == 0
+    result = _invoke(*args, "--channels", "EOG", "--overwrite")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["channels"] == ["EOG"]
+    assert json.loads(result.stdout)["path"] == str(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edf", "s.zarr"]
+
+
+@pytest.mark.parametrize(
+    ("regex", "says"),
+    [("(a)(b)", "exactly one capture group"), ("sub\\d", "it has 0"), ("(sub", "not a valid")],
+)
+def test_a_bad_subject_regex_is_a_usage_error_before_anything_is_read(tmp_path, regex, says):
+    nowhere = str(tmp_path / "nowhere")
+    result = _invoke("edf", "--source", nowhere, "--channels", "C3-A2", "--subject-regex", regex)
+    assert result.exit_code == 2
+    assert f"--subject-regex `{regex}`" in _error(result) and says in _error(result)
+    assert not (tmp_path / "stores").exists()
+
+
+def test_a_recipe_subject_regex_is_checked_too(edf_folder, tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('extends = "edf"\n[source]\nsubject_regex = "sub"\n')
+    result = _invoke(str(recipe), "--source", str(edf_folder), "--channels", "C3-A2")
+    assert result.exit_code == 1
+    assert "`source.subject_regex` must have exactly one capture group" in _error(result)
+
+
+def test_summary_lists_subjects_per_split_and_states_resampling(edf_folder, tmp_path):
+    result = _invoke(
+        "edf",
+        "--source",
+        str(edf_folder),
+        "--channels",
+        "C3-A2",
+        "--out",
+        str(tmp_path / "s.zarr"),
+        "--subject-regex",
+        "^(sub)",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "train subjects: sub\n" in result.stdout
+    assert "resampled 256 Hz → 100 Hz: 3 recordings (sub0, sub1, sub2)" in result.stdout
+    assert "the validation split is empty: 1 subject(s)" in result.stderr
 
 
 def test_a_second_prepare_refuses_while_the_first_holds_the_lock(edf_folder, tmp_path):

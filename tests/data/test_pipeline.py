@@ -62,9 +62,10 @@ def test_sleep_edf_real_recording_with_and_without_wake_trimming(shared_data, tm
     source = shared_data / "sleep-edf"
     summary = prepare_store(load_recipe("sleep-edf"), source, tmp_path / "a.zarr")
     assert summary["n_windows"] == 0 and summary["dropped"] == {"wake-trimmed": 10}
+    assert not (tmp_path / "a.zarr").exists() and summary["path"] is None  # no empty store
     problem = summary_problem(summary)
     assert "no windows kept" in problem and "wake-trimmed: 10" in problem
-    assert "enabled = false" in problem
+    assert "enabled = false" in problem and problem.endswith("; no store was written")
     recipe_path = tmp_path / "no-trim.toml"
     recipe_path.write_text('extends = "sleep-edf"\n[trim_wake]\nenabled = false\n')
     summary = prepare_store(load_recipe(recipe_path), source, tmp_path / "b.zarr")
@@ -198,3 +199,54 @@ def test_missing_and_empty_sources(tmp_path):
     with pytest.raises(DataError, match=r"no recordings matching \*.edf.*check --source"):
         prepare_store(recipe, tmp_path / "empty", tmp_path / "s.zarr")
     assert not (tmp_path / "s.zarr").exists()
+
+
+@pytest.mark.slow
+def test_mitdb_split_is_class_aware_and_says_what_it_could_not_do(mitdb_store):
+    """AF is in 201 and 203 only: they go to train and validation (two holders, three splits),
+    never both to train, and the summary names the split left without AF."""
+    out, summary = mitdb_store
+    split_of = {r["id"]: r["split"] for r in open_store(out).recordings}
+    assert {split_of["201"], split_of["203"]} == {0, 1}
+    assert summary["splits"]["validation"]["per_class"]["AF"] > 0
+    assert summary["splits"]["test"]["missing_classes"] == ["AF"]
+    assert summary["splits"]["train"]["missing_classes"] == []
+    assert summary["subjects_per_class"]["AF"] == ["201", "203"]
+    subjects = {name: summary["splits"][name]["subjects"] for name in summary["splits"]}
+    assert sorted(sum(subjects.values(), [])) == ["100", "101", "106", "119", "201", "203"]
+    assert summary["resampled"] == [
+        {"fs_hz_in": 360.0, "n_recordings": 6, "recordings": sorted(split_of)}
+    ]
+
+
+@pytest.mark.slow
+def test_interrupted_mitdb_prepare_resumes_to_the_same_class_aware_split(
+    mitdb_store, shared_data, tmp_path
+):
+    """The split needs every recording's label counts: killed after the 4 records without AF,
+    the store is unusable until the rerun, which assigns what the uninterrupted run did."""
+    from cwtmae_cli.data.loader import WindowDataset
+
+    whole, _ = mitdb_store
+    part = tmp_path / "part.zarr"
+    with pytest.raises(KeyboardInterrupt):
+        prepare_store(load_recipe("mitdb-af"), shared_data / "mitdb", part, progress=_stop_after(4))
+    assert (open_store(part).split[:] == -1).all()
+    with pytest.raises(StoreError, match="unfinished.*rerun the same prepare command"):
+        WindowDataset(part)
+    summary = prepare_store(load_recipe("mitdb-af"), shared_data / "mitdb", part)
+    assert summary["recordings_resumed"] == 4 and summary["subjects_moved"] == []
+    _assert_same_store(whole, part)
+
+
+def test_subject_regex_groups_recordings_and_refuses_ids_it_does_not_match(edf_folder, tmp_path):
+    """sub0..sub3 under the regex ^(sub)\\d are one subject; ^sub([01]) cannot name sub2."""
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"], subject_regex=r"^(sub)\d")
+    summary = prepare_store(recipe, edf_folder, tmp_path / "one.zarr")
+    assert summary["n_subjects"] == 1 and summary["splits"]["train"]["subjects"] == ["sub"]
+    assert {r["subject"] for r in open_store(tmp_path / "one.zarr").recordings} == {"sub"}
+    bad = with_overrides(load_recipe("edf"), channels=["C3-A2"], subject_regex=r"^sub([01])")
+    with pytest.raises(DataError) as caught:
+        prepare_store(bad, edf_folder, tmp_path / "bad.zarr")
+    assert "recording id `sub2` does not match the subject regex `^sub([01])`" in str(caught.value)
+    assert not (tmp_path / "bad.zarr").exists()

@@ -45,6 +45,18 @@ def test_absent_class_keeps_its_row_and_counts_in_macro_f1():
     assert m["summary"]["macro_f1"] == pytest.approx(
         f1_score(y_true, y_pred, labels=[0, 1, 2], average="macro", zero_division=0)
     )
+    # ... and that is flagged: the class without support is named, and the mean over the
+    # classes present is given beside it.
+    assert m["classes_without_support"] == [NAMES[2]]
+    assert m["summary"]["macro_f1_supported"] == pytest.approx(1.0)
+
+
+def test_every_class_present_flags_nothing():
+    y_true = np.array([0, 1, 2, 2])
+    y_pred = np.array([0, 2, 2, 2])
+    m = classification_metrics(y_true, y_pred, NAMES)
+    assert m["classes_without_support"] == []
+    assert m["summary"]["macro_f1_supported"] == pytest.approx(m["summary"]["macro_f1"])
 
 
 def test_single_class_kappa_is_null_and_json_is_valid():
