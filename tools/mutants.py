@@ -79,6 +79,7 @@ T_ENGINE = "tests/train/test_engine.py"
 T_SIGNAL = "tests/data/test_signal.py"
 T_LABELS = "tests/data/test_labels.py"
 T_STORE = "tests/data/test_store.py"
+T_SPLIT = "tests/data/test_split.py"
 T_METRICS = "tests/evaluate/test_eval_metrics.py"
 T_SUMMARY = "tests/evaluate/test_sleep_summary.py"
 T_PREDICTOR = "tests/evaluate/test_predictor.py"
@@ -335,8 +336,19 @@ MUTANTS: tuple[Mutant, ...] = (
       "key=lambda i: (-(exact[i] - counts[i]), i)", "key=lambda i: ((exact[i] - counts[i]), i)",
       T_STORE, "sign", "left-over subjects go to the smallest remainders"),
     m("split-order-dependent", "data/split.py",
-      "unique = sorted(set(subjects))", "unique = list(dict.fromkeys(subjects))",
-      T_STORE, "order dependence", "split depends on the order the subjects come in"),
+      "names = sorted(class_counts)", "names = list(class_counts)",
+      T_SPLIT, "order dependence", "split depends on the order the subjects come in"),
+    m("split-no-coverage-pass", "data/split.py",
+      "    for k in rarest_first:", "    for k in rarest_first[:0]:",
+      T_SPLIT, "missing step", "rare classes not dealt to every split first"),
+    m("split-balance-ignores-classes", "data/split.py",
+      "key=lambda p: (self.cost_change(row, p), -self.room[p], p))",
+      "key=lambda p: (-self.room[p], p))",
+      T_SPLIT, "flag ignored", "balance pass blind to the class counts"),
+    m("prepare-split-from-names", "data/prepare.py",
+      "splits = assign_splits(counts, recipe.split_fractions, recipe.seed)",
+      "splits = assign_splits(list(counts), recipe.split_fractions, recipe.seed)",
+      "tests/data/test_pipeline.py", "flag ignored", "prepare splits subjects blind to classes"),
     # ---- data/process.py and sources.py ---------------------------------------------------------
     m("process-stream-not-aligned", "data/process.py",
       "first = int(round(offset_s * sig.fs_hz))", "first = 0",
@@ -348,7 +360,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "tests/data/test_pipeline.py", "flag ignored",
       "whole-recording windows not aligned to the hypnogram's epoch grid"),
     m("sources-subject-is-recording", "data/sources.py",
-      "subject = _match(spec.subject_regex, rid, rid)", "subject = rid",
+      "subject = subject_of(spec.subject_regex, rid)", "subject = rid",
       "tests/data/test_sources.py", "flag ignored",
       "every recording its own subject: two nights of a subject can land in two splits"),
     # ---- evaluate/metrics.py --------------------------------------------------------------------

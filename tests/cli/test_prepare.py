@@ -338,9 +338,9 @@ def test_fallback_lead_is_announced_in_the_summary(shared_data, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "channel MLII: MLII in 1 recording, V5 in 1" in result.stdout
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
-    assert warning == [
+    assert [line for line in warning if "channel" in line] == [
         "warning: 1 recording has no channel MLII; its first channel was read instead: 102 (V5)"
-    ]
+    ]  # (the others say that 2 subjects leave the validation and test splits empty)
     result = runner.invoke(app, ["prepare", *args, "--json"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["channels_read"][0]["fallback"] == [
