@@ -142,6 +142,8 @@ def prepare_store(
                 result = _stream_into(writer, item, recipe)
             if isinstance(result, str):
                 if strict:
+                    if made_now and writer.n_committed == 0:  # no half-made store of nothing
+                        shutil.rmtree(writer.path)
                     raise DataError(f"{result} (stopped by --strict)")
                 skipped.append({"id": item.recording_id, "reason": result})
             else:

@@ -189,6 +189,7 @@ def test_bad_recordings_are_skipped_and_listed_or_stop_strict_runs(edf_folder, t
     assert open_store(tmp_path / "s.zarr").attrs["skipped"] == summary["skipped"]
     with pytest.raises(DataError, match="cut.edf is truncated.*--strict"):
         prepare_store(recipe, edf_folder, tmp_path / "t.zarr", strict=True)
+    assert not (tmp_path / "t.zarr").exists()  # stopped at the first recording: nothing made
 
 
 def test_missing_and_empty_sources(tmp_path):
