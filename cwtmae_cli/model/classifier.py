@@ -17,7 +17,7 @@ from cwtmae_cli.errors import ConfigError
 from cwtmae_cli.model.encoder import CWTEncoder
 from cwtmae_cli.model.heads import LatentReasoningHead, ResidualMLPHead
 from cwtmae_cli.model.layers import init_weights
-from cwtmae_cli.model.mae import no_weight_decay_names
+from cwtmae_cli.model.params import no_weight_decay_names
 from cwtmae_cli.model.pretrained import adapt_encoder_state, read_model_config, read_state_dict
 
 ENCODER_DEFAULTS: dict[str, Any] = {

@@ -17,6 +17,7 @@ from cwtmae_cli.model.cwt import standardize_windows
 from cwtmae_cli.model.encoder import CWTEncoder
 from cwtmae_cli.model.layers import Block, init_weights
 from cwtmae_cli.model.masking import MASK_MODES, random_masking, time_masking
+from cwtmae_cli.model.params import no_weight_decay_names
 from cwtmae_cli.model.rope import RotaryEmbedding, check_rope_head_dim
 
 
@@ -177,11 +178,3 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
     def no_weight_decay(self) -> set[str]:
         """Parameter names without weight decay: biases, norms, tokens, position embeddings."""
         return no_weight_decay_names(self)
-
-
-def no_weight_decay_names(model: nn.Module) -> set[str]:
-    """Names of 0-/1-D parameters (biases, LayerNorm) and of every ``*token*`` / ``*pos_embed``."""
-    return {
-        name for name, p in model.named_parameters()
-        if p.ndim <= 1 or "token" in name.rsplit(".", 1)[-1] or name.endswith("pos_embed")
-    }
