@@ -73,6 +73,7 @@ T_CWT = "tests/model/test_cwt.py"
 T_MAE = "tests/model/test_mae.py"
 T_ROPE = "tests/model/test_rope.py"
 T_CLS = "tests/model/test_classifier.py"
+T_ENCODER = "tests/model/test_encoder.py"
 T_OPT = "tests/train/test_optim_schedule.py"
 T_CKPT = "tests/train/test_checkpoint.py"
 T_ENGINE = "tests/train/test_engine.py"
@@ -136,7 +137,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "tests/model/test_rope_tables_exact.py", "flag ignored", "rope_theta has no effect"),
     m("rope-q-only", "model/layers.py",
       "q, k = apply_rope(q, *rope), apply_rope(k, *rope)", "q, k = apply_rope(q, *rope), k",
-      T_ROPE, "missing operand", "RoPE turns q but not k"),
+      "tests/model/test_layers.py", "missing operand", "RoPE turns q but not k"),
     m("attn-heads-mixed", "model/layers.py",
       "x = x.transpose(1, 2).reshape(B, T, D)  # (B, T, D)",
       "x = x.reshape(B, T, D)  # (B, T, D)",
@@ -153,10 +154,10 @@ MUTANTS: tuple[Mutant, ...] = (
     m("encoder-rope-first-positions", "model/encoder.py",
       "cos, sin = cos[index], sin[index]",
       "cos, sin = cos[: index.shape[1]], sin[: index.shape[1]]",
-      T_ROPE, "wrong index", "kept tokens turned by their rank, not their real patch position"),
+      T_ENCODER, "wrong index", "kept tokens turned by their rank, not their real patch position"),
     m("encoder-cwt-scales", "model/encoder.py",
       "coeffs = cwt_wrap(x, self.cwt_scales)", "coeffs = cwt_wrap(x, self.cwt_scales, 1.0)",
-      T_CWT, "wrong argument", "encoder's CWT at other scales than the configured ones"),
+      T_ENCODER, "wrong argument", "encoder's CWT at other scales than the configured ones"),
     m("encoder-pos-embed-shift", "model/encoder.py",
       "return self.patch_embed(imgs) + self.pos_embed[:, 1:]",
       "return self.patch_embed(imgs) + self.pos_embed[:, :-1]",
@@ -234,10 +235,11 @@ MUTANTS: tuple[Mutant, ...] = (
       "self.job.model.parameters(), self.config.grad_clip",
       "self.job.model.parameters(), float(\"inf\")",
       T_ENGINE, "flag ignored", "gradient norm computed but never clipped"),
-    m("engine-steps-ignored", "train/engine.py",
-      "self.total_steps = config.steps or config.epochs * self.steps_per_epoch",
-      "self.total_steps = config.epochs * self.steps_per_epoch",
-      T_ENGINE, "flag ignored", "--steps ignored, the run lasts --epochs"),
+    m("engine-warmup-per-epoch", "train/engine.py",
+      "warmup = int(config.warmup_fraction * self.total_steps)",
+      "warmup = int(config.warmup_fraction * self.steps_per_epoch)",
+      "tests/train/test_engine_exact.py", "wrong reference",
+      "warm-up a fraction of one epoch instead of the whole run"),
     # ---- train/optim.py -------------------------------------------------------------------------
     m("optim-layer-decay-exponent", "train/optim.py",
       "layer_decay ** (num_layers - 1 - layer)", "layer_decay ** (num_layers - layer)",
@@ -334,7 +336,7 @@ MUTANTS: tuple[Mutant, ...] = (
     # ---- data/split.py --------------------------------------------------------------------------
     m("split-remainder-sign", "data/split.py",
       "key=lambda i: (-(exact[i] - counts[i]), i)", "key=lambda i: ((exact[i] - counts[i]), i)",
-      T_STORE, "sign", "left-over subjects go to the smallest remainders"),
+      f"{T_STORE} {T_SPLIT}", "sign", "left-over subjects go to the smallest remainders"),
     m("split-order-dependent", "data/split.py",
       "names = sorted(class_counts)", "names = list(class_counts)",
       T_SPLIT, "order dependence", "split depends on the order the subjects come in"),
@@ -349,6 +351,15 @@ MUTANTS: tuple[Mutant, ...] = (
       "splits = assign_splits(counts, recipe.split_fractions, recipe.seed)",
       "splits = assign_splits(list(counts), recipe.split_fractions, recipe.seed)",
       "tests/data/test_pipeline.py", "flag ignored", "prepare splits subjects blind to classes"),
+    m("split-commonest-first", "data/split.py",
+      "key=lambda k: (int(holders[:, k].sum()), k))",
+      "key=lambda k: (-int(holders[:, k].sum()), k))",
+      "tests/data/test_split_passes.py", "sign",
+      "coverage pass places the commonest class first, not the rarest"),
+    m("split-cost-sign", "data/split.py",
+      "after = before + row[seen]", "after = before - row[seen]",
+      "tests/data/test_split_passes.py", "sign",
+      "balance cost of adding a subject computed as removing it"),
     # ---- data/process.py and sources.py ---------------------------------------------------------
     m("process-stream-not-aligned", "data/process.py",
       "first = int(round(offset_s * sig.fs_hz))", "first = 0",
