@@ -77,6 +77,7 @@ T_ENCODER = "tests/model/test_encoder.py"
 T_OPT = "tests/train/test_optim_schedule.py"
 T_CKPT = "tests/train/test_checkpoint.py"
 T_ENGINE = "tests/train/test_engine.py"
+T_OBJECTIVE = "tests/train/test_objective.py"
 T_SIGNAL = "tests/data/test_signal.py"
 T_LABELS = "tests/data/test_labels.py"
 T_STORE = "tests/data/test_store.py"
@@ -184,7 +185,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "loss = loss_spec + self.time_loss_weight * loss_time",
       "loss = loss_spec + loss_time",
       T_MAE, "flag ignored", "time_loss_weight has no effect"),
-    m("mae-no-decay-ndim", "model/mae.py",
+    m("params-no-decay-ndim", "model/params.py",
       "if p.ndim <= 1 or", "if p.ndim < 1 or",
       T_MAE, "off-by-one", "biases and norm weights get weight decay"),
     # ---- model/heads.py -------------------------------------------------------------------------
@@ -225,16 +226,17 @@ MUTANTS: tuple[Mutant, ...] = (
     # ---- train/engine.py (best-checkpoint selection, clipping) ----------------------------------
     m("engine-best-is-worst", "train/engine.py",
       "value > self.best[\"value\"]", "value < self.best[\"value\"]",
-      T_ENGINE, "sign", "best checkpoint is the worst validation epoch"),
+      "tests/train/test_selection.py", "sign", "best checkpoint is the worst validation epoch"),
     m("engine-best-is-last", "train/engine.py",
       "improved = value is not None and (self.best[\"value\"] is None or value > "
       "self.best[\"value\"])",
       "improved = value is not None",
-      T_ENGINE, "flag ignored", "best checkpoint is the last validation epoch"),
+      "tests/train/test_selection.py", "flag ignored",
+      "best checkpoint is the last validation epoch"),
     m("engine-clip-ignored", "train/engine.py",
       "self.job.model.parameters(), self.config.grad_clip",
       "self.job.model.parameters(), float(\"inf\")",
-      T_ENGINE, "flag ignored", "gradient norm computed but never clipped"),
+      T_OBJECTIVE, "flag ignored", "gradient norm computed but never clipped"),
     m("engine-warmup-per-epoch", "train/engine.py",
       "warmup = int(config.warmup_fraction * self.total_steps)",
       "warmup = int(config.warmup_fraction * self.steps_per_epoch)",
@@ -263,11 +265,11 @@ MUTANTS: tuple[Mutant, ...] = (
     m("finetune-class-weights-ignored", "train/finetune.py",
       "inverse_frequency_weights(train_set.labels, n_classes) if config.class_weights else None",
       "None",
-      T_ENGINE, "flag ignored", "--class-weights has no effect"),
+      T_OBJECTIVE, "flag ignored", "--class-weights has no effect"),
     m("finetune-label-smoothing-ignored", "train/finetune.py",
       "logits, y, weight=self.class_weights, label_smoothing=self.label_smoothing",
       "logits, y, weight=self.class_weights, label_smoothing=0.0",
-      T_ENGINE, "flag ignored", "--label-smoothing has no effect"),
+      T_OBJECTIVE, "flag ignored", "--label-smoothing has no effect"),
     m("finetune-weights-not-normalised", "train/finetune.py",
       "len(labels) / (n_classes * np.maximum(counts, 1))", "1.0 / np.maximum(counts, 1)",
       T_ENGINE, "wrong denominator", "class weights 1/n_k instead of N / (K n_k)"),
@@ -362,17 +364,17 @@ MUTANTS: tuple[Mutant, ...] = (
       "balance cost of adding a subject computed as removing it"),
     # ---- data/process.py and sources.py ---------------------------------------------------------
     m("process-stream-not-aligned", "data/process.py",
-      "first = int(round(offset_s * sig.fs_hz))", "first = 0",
-      "tests/data/test_pipeline.py", "flag ignored",
+      "begin = first + b * n_samples", "begin = b * n_samples",
+      "tests/data/test_epoch_alignment.py", "flag ignored",
       "streamed windows not aligned to the hypnogram's epoch grid"),
     m("process-whole-not-aligned", "data/process.py",
       "cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)",
       "cut_windows(signal, sig.fs_hz, sig.window_s, start_s=0.0)",
-      "tests/data/test_pipeline.py", "flag ignored",
+      "tests/data/test_epoch_alignment.py", "flag ignored",
       "whole-recording windows not aligned to the hypnogram's epoch grid"),
     m("sources-subject-is-recording", "data/sources.py",
       "subject = subject_of(spec.subject_regex, rid)", "subject = rid",
-      "tests/data/test_sources.py", "flag ignored",
+      "tests/data/test_split_by_subject.py tests/data/test_sources.py", "flag ignored",
       "every recording its own subject: two nights of a subject can land in two splits"),
     # ---- evaluate/metrics.py --------------------------------------------------------------------
     m("metrics-normalise-columns", "evaluate/metrics.py",
@@ -389,10 +391,11 @@ MUTANTS: tuple[Mutant, ...] = (
     # ---- evaluate/prediction.py and inference.py ------------------------------------------------
     m("predict-probs-misaligned", "evaluate/prediction.py",
       "probs[good] = predict_proba(", "probs[: len(good)] = predict_proba(",
-      T_PREDICTOR, "wrong index", "probabilities shift after a skipped (bad) window"),
+      f"{T_PREDICTOR}::test_probabilities_stay_with_their_windows_after_a_bad_one",
+      "wrong index", "probabilities shift after a skipped (bad) window"),
     m("predict-stride-ignored", "evaluate/prediction.py",
-      "windows, onset_s = cut_windows(signal, self.fs_hz, self.window_s, self.stride_s)",
-      "windows, onset_s = cut_windows(signal, self.fs_hz, self.window_s)",
+      "self.policy = WindowPolicy(self.window_s, self.stride_s, policy.cover)",
+      "self.policy = WindowPolicy(self.window_s, policy.stride_s, policy.cover)",
       T_PREDICTOR, "flag ignored", "--stride-s has no effect"),
     m("inference-softmax-axis", "evaluate/inference.py",
       "torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)",
