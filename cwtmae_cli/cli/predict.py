@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cwtmae_cli.cli.console import err, note, out, warn
+from cwtmae_cli.cli.console import note, out, progress_bar, warn
 from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, Workdir
 from cwtmae_cli.wording import plural
 
@@ -51,7 +51,12 @@ StrideS = Annotated[
     ),
 ]
 Plot = Annotated[
-    bool, typer.Option("--plot", help="Also write <recording>_hypnogram.png (class over time).")
+    bool,
+    typer.Option(
+        "--plot",
+        help="Also plot class over time: <recording>_hypnogram.png for sleep stages, else "
+        "<recording>_labels.png; the recording's own scoring (hypnogram, .atr) is overlaid.",
+    ),
 ]
 
 
@@ -100,8 +105,6 @@ def predict(
     workdir: Workdir = None,
 ) -> None:
     """Classify each window of a recording or of a folder of them: one row per window, a summary."""
-    from rich.progress import Progress
-
     from cwtmae_cli.errors import CwtmaeError, UsageError
     from cwtmae_cli.evaluate.evaluation import choose_checkpoint
     from cwtmae_cli.evaluate.prediction import (
@@ -135,15 +138,21 @@ def predict(
         note(f"using channel {predictor.channel} (from the checkpoint{tried})")
     note(f"writing predictions to {target}")
     failed: list[str] = []
-    with Progress(console=err, transient=True) as bar:
-        task = bar.add_task("predicting", total=None)
+    position = {source: i for i, source in enumerate(recordings)}
+    with progress_bar(
+        "predicting", "{task.fields[name]}", unit="recordings", transient=True
+    ) as bar:
+        task = bar.add_task("predicting", total=len(recordings), name="")
 
         def progress(source: Path, done: int, n: int) -> None:
-            bar.update(task, description=source.name, completed=done, total=n)
+            # Recordings done, plus the share of this one's windows: the bar moves within a
+            # long recording; plain lines count whole recordings.
+            bar.update(task, completed=position[source] + done / max(n, 1), name=source.name)
 
         for outcome in predict_paths(
             predictor, recordings, target, fmt, plot, keep_going=path.is_dir(), progress=progress
         ):
+            bar.update(task, completed=position[outcome.source] + 1, name=outcome.source.name)
             if outcome.error is not None:
                 warn(f"{outcome.source}: {outcome.error}")
                 failed.append(outcome.source.name)
@@ -159,6 +168,11 @@ def predict(
             render_summary(table)
             written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]
             note("wrote " + ", ".join(str(p) for p in written))
+            if outcome.reference is not None:
+                note(f"{table.recording_id}: the plot overlays the reference from "
+                     f"{outcome.reference.source}")
+            if outcome.reference_error is not None:
+                warn(f"{table.recording_id}: reference not overlaid: {outcome.reference_error}")
     if failed:
         raise CwtmaeError(failure_message(failed, len(recordings)))
 

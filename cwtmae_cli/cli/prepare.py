@@ -155,8 +155,8 @@ def prepare(
     started = time.monotonic()
     with progress_bar(
         "[progress.description]{task.description}",
-        "recordings",
         "{task.fields[rate]:>8.0f} windows/s",
+        unit="recordings",
     ) as bar:
         task = bar.add_task(spec.name, total=None, rate=0.0)
 

@@ -1,5 +1,6 @@
 """What the two training commands (pretrain, finetune) show: the progress bar on stderr while the
-engine runs, and the final summary table on stdout. The demo reuses the progress bar."""
+engine runs (plain lines when stderr is not a terminal), and the final summary table on stdout.
+The demo reuses the progress bar."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ class TrainingProgress:
 
     def __init__(self, title: str) -> None:
         self.title = title
-        self.progress = progress_bar("[bold]{task.description}", "{task.fields[stats]}")
+        self.progress = progress_bar(
+            "[bold]{task.description}", "{task.fields[stats]}", counter="step {done}/{total}"
+        )
         self.task: Any = None
 
     def __enter__(self) -> TrainingProgress:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import BAD_LABEL
 from cwtmae_cli.evaluate.table import PredictionTable
 
@@ -76,11 +77,21 @@ def _class_order(label_names: Sequence[str]) -> list[str]:
     return list(label_names)
 
 
-def plot_hypnogram(table: PredictionTable, path: Path) -> Path:
+def agreement(predicted: Sequence[str], reference: Sequence[str | None]) -> tuple[int, int]:
+    """(windows where prediction and reference agree, windows with both) ``bad`` and unscored
+    windows left out."""
+    pairs = [(p, r) for p, r in zip(predicted, reference, strict=True) if r is not None]
+    pairs = [(p, r) for p, r in pairs if p != BAD_LABEL]
+    return sum(p == r for p, r in pairs), len(pairs)
+
+
+def plot_hypnogram(table: PredictionTable, path: Path, reference: Reference | None = None) -> Path:
     """Class over time (a step plot, ``bad`` windows as grey marks) above the confidence.
 
     Time is in hours from the recording start when the recording is longer than 2 hours, else in
     minutes. Sleep stages are drawn W, REM, N1, N2, N3 from top to bottom, as clinicians do.
+    With a ``reference`` (the recording's own scoring, one class or None per window), it is drawn
+    behind the prediction and the title gives the share of windows where the two agree.
     """
     order = _class_order(table.label_names)
     level = {name: len(order) - 1 - i for i, name in enumerate(order)}  # top row = first class
@@ -98,12 +109,25 @@ def plot_hypnogram(table: PredictionTable, path: Path) -> Path:
         # Steps: each window holds its class from its onset until the next onset.
         xs = np.column_stack([starts, ends]).ravel()  # (2W,)
         ys = np.repeat(y, 2)  # (2W,)
-        ax_cls.plot(xs, ys, color="tab:blue", linewidth=1.2)
+        if reference is not None:
+            ref_y = np.array(
+                [np.nan if r is None else level.get(r, np.nan) for r in reference.labels]
+            )  # (W,) NaN where unscored: a gap in the line
+            ax_cls.plot(
+                xs,
+                np.repeat(ref_y, 2),
+                color="black",
+                alpha=0.45,
+                linewidth=3.0,
+                label=f"reference ({reference.source})",
+            )
+        ax_cls.plot(xs, ys, color="tab:blue", linewidth=1.2, label="predicted")
         bad = np.array([lab == BAD_LABEL for lab in labels])
         if bad.any():
             ax_cls.scatter(
                 starts[bad], np.full(bad.sum(), -0.6), marker="|", color="grey", label=BAD_LABEL
             )
+        if bad.any() or reference is not None:
             ax_cls.legend(loc="upper right", fontsize=8)
         conf = np.asarray(table.confidence, dtype=np.float64)
         ax_conf.fill_between(
@@ -116,7 +140,13 @@ def plot_hypnogram(table: PredictionTable, path: Path) -> Path:
         )
     ax_cls.set_yticks(range(len(order)), labels=list(reversed(order)))
     ax_cls.set_ylim(-1.0, len(order) - 0.5)
-    ax_cls.set_title(f"{table.recording_id}: predicted class over time")
+    title = f"{table.recording_id}: predicted class over time"
+    if reference is not None:
+        same, n_both = agreement(labels, reference.labels)
+        if n_both:
+            title += f"; agrees with the reference in {same} of {n_both} windows"
+            title += f" ({100 * same / n_both:.1f} %)"
+    ax_cls.set_title(title)
     ax_conf.set_ylim(0.0, 1.0)
     ax_conf.set_ylabel("confidence")
     ax_conf.set_xlabel(f"time from recording start ({unit})")

@@ -31,6 +31,7 @@ from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
+from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
 
@@ -269,6 +270,8 @@ class PredictionOutcome:
     plot: Path | None = None
     error: str | None = None
     sidecar: Path | None = None
+    reference: Reference | None = None  # the recording's own labels, overlaid on the plot
+    reference_error: str | None = None  # why annotations that are there were not overlaid
 
 
 def predict_paths(
@@ -311,13 +314,19 @@ def predict_paths(
         write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
         if sidecar is not None:
             write_json(sidecar, provenance)
+        outcome = PredictionOutcome(source, table, table_path, sidecar=sidecar)
         if plot:
             from cwtmae_cli.evaluate.plots import plot_hypnogram
+            from cwtmae_cli.evaluate.reference import find_reference
 
-            plot_hypnogram(table, plot_path)
-        yield PredictionOutcome(
-            source, table, table_path, plot_path if plot else None, sidecar=sidecar
-        )
+            try:  # the recording's own scoring, drawn behind the prediction
+                outcome.reference = find_reference(
+                    source, predictor.meta, predictor.channel, table.onset_s, table.window_s
+                )
+            except _READ_ERRORS as exc:  # a damaged annotation file costs the overlay only
+                outcome.reference_error = str(exc)
+            outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
+        yield outcome
 
 
 def write_json(path: Path, doc: dict) -> Path:

@@ -55,8 +55,11 @@ def test_sleep_edf_sidecar_names_everything_the_onsets_depend_on(sleep_ckpt, sha
                                                                 tmp_path):
     edf = shared_data / "sleep-edf" / "SC4001E0-PSG.edf"
     result = _invoke(["predict", str(edf), "--checkpoint", str(sleep_ckpt), "--out",
-                      str(tmp_path), "--device", "cpu"])
+                      str(tmp_path), "--plot", "--device", "cpu"])
     assert result.exit_code == 0, result.output
+    assert ("SC4001E0-PSG: the plot overlays the reference from SC4001EC-Hypnogram.edf"
+            in result.stderr)
+    assert (tmp_path / "SC4001E0-PSG_hypnogram.png").is_file()
     doc = json.loads((tmp_path / "SC4001E0-PSG_pred.json").read_text())
     assert (doc["tool"], doc["tool_version"]) == ("cwtmae", __version__)
     assert doc["table"] == "SC4001E0-PSG_pred.tsv" and doc["source"] == str(edf)
@@ -88,6 +91,7 @@ def test_wfdb_record_without_a_clock_says_so_and_states_the_resampling(af_ckpt, 
     assert doc["recording_start"] is None and "no start date and time" in doc[
         "recording_start_note"]
     assert "201: channel MLII, resampled 360 Hz → 100 Hz, start unknown" in result.stderr
+    assert "overlays the reference" not in result.stderr  # this copy has no .atr
     # Not sleep stages: the plot is no hypnogram.
     assert sorted(p.name for p in out.iterdir()) == ["201_labels.png", "201_pred.json",
                                                      "201_pred.tsv"]
@@ -147,3 +151,6 @@ def test_when_some_fail_it_counts_the_written_ones_in_good_english(sleep_ckpt, t
     assert ("2 of 3 recordings failed (broken0.edf, broken1.edf); the other one was written"
             in result.stderr)
     assert "good0: 1 window (0 bad)" in result.stdout  # not "1 windows"
+    # stderr is no terminal: progress as plain lines counting recordings, the last at 3/3
+    progress = [line for line in result.stderr.splitlines() if line.startswith("predicting: ")]
+    assert progress and progress[-1].startswith("predicting: 3/3 recordings (100 %)")

@@ -53,6 +53,13 @@ def pretrain_run(workdir: Path) -> tuple[Path, object]:
 def test_defaults_are_announced_and_the_run_folder_is_complete(pretrain_run) -> None:
     run, result = pretrain_run
     assert "using store stores/sine.zarr" in result.stderr
+    # stderr is no terminal here: plain progress lines (the first, the last), no bar redraws
+    lines = [line for line in result.stderr.splitlines() if line.startswith("pretrain: step")]
+    assert lines[0].startswith("pretrain: step 1/12 (8 %)") and len(lines) >= 2
+    assert lines[-1].startswith("pretrain: step 12/12 (100 %)  epoch 12.00  loss ")
+    for part in (" lr ", " samples/s", "elapsed 0:", "ETA 0:00:00"):
+        assert part in lines[-1]
+    assert "━" not in result.stderr and "\r" not in result.stderr
     assert "run folder" in result.stdout and "reconstruction.png" in result.stdout
     assert {p.name for p in run.iterdir()} == {
         "config.json",

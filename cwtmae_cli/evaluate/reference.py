@@ -1,0 +1,112 @@
+"""The reference labels of a recording being predicted, when it has them: the plot overlays them.
+
+A recording has a reference when its annotations sit where ``prepare`` would look for them: the
+paired file the recipe names (Sleep-EDF: ``SC4001*-Hypnogram.edf`` beside ``SC4001E0-PSG.edf``),
+the EDF+ file's own annotations, or a WFDB record's ``.atr``. Annotation texts become the
+checkpoint's classes through the label map of the recipe that made its store (read from the store
+when it is still there, else the built-in recipe with the same class names), window by window as
+``prepare`` labels them (:func:`~cwtmae_cli.data.labels.label_windows`), so the reference of a
+window is what training would have called it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cwtmae_cli.data.labels import LabelSpec, label_windows
+from cwtmae_cli.errors import CwtmaeError, DataError
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference class of each window (None where unscored) and the file it came from."""
+
+    labels: list[str | None]
+    source: str
+
+
+def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The recipe (as stored: a dict) behind a checkpoint: its store's, else a built-in one
+    with the checkpoint's class names (in any order: classes are matched by name)."""
+    names = list(meta.get("label_names") or [])
+    store = meta.get("store")
+    if store and Path(store).is_dir():
+        from cwtmae_cli.data.store import open_store
+
+        try:
+            recipe = open_store(Path(store)).attrs.get("recipe")
+        except CwtmaeError:
+            recipe = None
+        if recipe and sorted((recipe.get("labels") or {}).get("names") or []) == sorted(names):
+            return recipe
+    from cwtmae_cli.data.recipes import BUILTIN, load_recipe
+
+    for name in BUILTIN:
+        recipe = load_recipe(name)
+        if recipe.labels is not None and sorted(recipe.label_names) == sorted(names):
+            return recipe.to_dict()
+    return None
+
+
+def _label_spec(labels: dict[str, Any]) -> LabelSpec:
+    return LabelSpec(
+        names=tuple(labels["names"]),
+        map=dict(labels.get("map") or {}),
+        drop=tuple(labels.get("drop") or ()),
+        unmapped=str(labels.get("unmapped", "unlabelled")),
+        uncovered=str(labels.get("uncovered", "unlabelled")),
+        min_cover=float(labels.get("min_cover", 0.5)),
+    )
+
+
+def _annotation_file(path: Path, source: dict[str, Any]) -> Path | None:
+    """The annotation file ``prepare`` would pair with ``path`` (None: the file's own)."""
+    from cwtmae_cli.data.readers import is_edf
+
+    if is_edf(path):
+        if source.get("annotations") != "paired" or not source.get("paired_pattern"):
+            return None
+        prefix = path.name[: int(source.get("prefix_chars", 6))]
+        found = sorted(path.parent.glob(source["paired_pattern"].format(prefix=prefix)))
+        return found[0] if len(found) == 1 else None
+    atr = path.with_name(f"{path.name.split('.')[0]}.{source.get('annotation_ext', 'atr')}")
+    return atr if atr.is_file() else None
+
+
+def find_reference(
+    path: Path, meta: dict[str, Any], channel: str, onset_s: np.ndarray, window_s: float
+) -> Reference | None:
+    """The reference labels of the windows at ``onset_s`` (s) of recording ``path``, or None
+    when it has none (or no recipe maps its annotations to the checkpoint's classes).
+
+    Raises DataError when annotations are there but cannot be read or mapped.
+    """
+    from cwtmae_cli.data.readers import is_edf, open_recording
+
+    path = Path(path)
+    recipe = _recipe_of(meta)
+    if recipe is None:
+        return None
+    ann = _annotation_file(path, recipe.get("source") or {})
+    if ann is None and not is_edf(path):
+        return None  # a WFDB record without its annotation file
+    stream = open_recording(path, [channel], ann, read_annotations=True)
+    intervals = stream.recording.intervals
+    if not intervals:
+        return None
+    spec = _label_spec(recipe["labels"])
+    try:
+        classes, reasons = label_windows(np.asarray(onset_s), window_s, intervals, spec)
+    except DataError as exc:
+        raise DataError(f"reference of {path.name}: {exc}") from None
+    labels = [
+        spec.names[int(k)] if k >= 0 and reason is None else None
+        for k, reason in zip(classes, reasons, strict=True)
+    ]
+    if all(label is None for label in labels):
+        return None
+    return Reference(labels=labels, source=(ann or path).name)
