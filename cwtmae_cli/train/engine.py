@@ -9,7 +9,6 @@ position in the data is just the step number: resume skips ``step % steps_per_ep
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from torch import nn
 
 from cwtmae_cli.errors import CheckpointError, TrainingError
 from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.train.clock import TrainClock
 from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, autocast, standardized_batch
@@ -201,9 +201,68 @@ class Engine:
         values["grad_norm"] = float(grad_norm)
         return values
 
+    def _log_due(self) -> bool:
+        return self.step % self.config.log_every == 0 or self.step == self.total_steps
+
+    def _save_due(self) -> bool:
+        return self.step % self.config.save_every == 0 or self.step == self.total_steps
+
+    def _log_train(self, lr: float, rate: float, elapsed_s: float) -> dict[str, float]:
+        """Average the steps since the last log over steps and ranks; rank 0 writes the line."""
+        means = {k: float(np.mean([w[k] for w in self._window])) for k in self._window[0]}
+        averaged = self.ctx.mean_floats(means)
+        self._window = []
+        if self.run is not None:
+            self.run.append_metrics(
+                {
+                    "kind": "train",
+                    "step": self.step,
+                    "epoch": round(self.step / self.steps_per_epoch, 4),
+                    **averaged,
+                    "lr": lr,
+                    "samples_per_s": rate,
+                    "elapsed_s": elapsed_s,
+                }
+            )
+        return averaged
+
+    def train_one_epoch(self, clock: TrainClock, start_step: int) -> dict[str, float]:
+        """Train from the current step to the end of its epoch (or of the schedule); validate
+        and checkpoint when due. Returns the last averaged training stats logged ({} if none)."""
+        epoch, first = divmod(self.step, self.steps_per_epoch)
+        order = self._epoch_order(epoch)
+        logged: dict[str, float] = {}
+        for batch in range(first, self.steps_per_epoch):
+            if self.step >= self.total_steps:
+                break
+            lo = batch * self.global_batch + self.ctx.rank * self.local_batch
+            self._window.append(self._train_step(order[lo : lo + self.local_batch]))
+            self.step += 1
+            elapsed_s = clock.elapsed_s()
+            rate = self.global_batch * (self.step - start_step) / clock.train_s(elapsed_s)
+            lr = max(self.scheduler.current_lrs())
+            self.emit(
+                "step",
+                {
+                    "step": self.step,
+                    "epoch": self.step / self.steps_per_epoch,
+                    "loss": self._window[-1]["loss"],
+                    "lr": lr,
+                    "samples_per_s": rate,
+                },
+            )
+            if self._log_due():
+                logged = self._log_train(lr, rate, elapsed_s)
+            with clock.paused():
+                if self._validation_due():
+                    self._validate()
+                if self._save_due():
+                    self.save()
+        return logged
+
     def fit(self) -> dict[str, Any]:
         """Train from ``self.step`` to ``total_steps``; return the summary (rank 0's is written)."""
-        start_step, started = self.step, time.perf_counter()
+        start_step, clock = self.step, TrainClock()
         self.emit(
             "start",
             {
@@ -216,69 +275,26 @@ class Engine:
             },
         )
         self.job.model.train()
-        window: list[dict[str, float]] = []
+        self._window: list[dict[str, float]] = []  # step values since the last log line
         last_train: dict[str, float] = {}
-        # Validation and checkpoint writing are not training: samples_per_s leaves them out
-        # (elapsed_s stays wall time). With them in, short runs reported a fraction of the rate.
-        paused_s = 0.0
         while self.step < self.total_steps:
-            epoch, first = divmod(self.step, self.steps_per_epoch)
-            order = self._epoch_order(epoch)
-            for batch in range(first, self.steps_per_epoch):
-                if self.step >= self.total_steps:
-                    break
-                lo = batch * self.global_batch + self.ctx.rank * self.local_batch
-                window.append(self._train_step(order[lo : lo + self.local_batch]))
-                self.step += 1
-                elapsed_s = time.perf_counter() - started
-                train_s = max(elapsed_s - paused_s, 1e-9)
-                rate = self.global_batch * (self.step - start_step) / train_s
-                lr = max(self.scheduler.current_lrs())
-                self.emit(
-                    "step",
-                    {
-                        "step": self.step,
-                        "epoch": self.step / self.steps_per_epoch,
-                        "loss": window[-1]["loss"],
-                        "lr": lr,
-                        "samples_per_s": rate,
-                    },
-                )
-                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
-                    means = {k: float(np.mean([w[k] for w in window])) for k in window[0]}
-                    last_train = self.ctx.mean_floats(means)
-                    window = []
-                    if self.run is not None:
-                        self.run.append_metrics(
-                            {
-                                "kind": "train",
-                                "step": self.step,
-                                "epoch": round(self.step / self.steps_per_epoch, 4),
-                                **last_train,
-                                "lr": lr,
-                                "samples_per_s": rate,
-                                "elapsed_s": elapsed_s,
-                            }
-                        )
-                paused_from = time.perf_counter()
-                if self._validation_due():
-                    self._validate()
-                if self.step % self.config.save_every == 0 or self.step == self.total_steps:
-                    self.save()
-                paused_s += time.perf_counter() - paused_from
-        elapsed_s = time.perf_counter() - started
+            last_train = self.train_one_epoch(clock, start_step) or last_train
+        return self._summary(clock, start_step, last_train)
+
+    def _summary(self, clock: TrainClock, start_step: int, last_train: dict) -> dict[str, Any]:
+        elapsed_s = clock.elapsed_s()
         done = self.step - start_step
-        train_s = max(elapsed_s - paused_s, 1e-9)
         return {
             "steps": self.step,
             "total_steps": self.total_steps,
             "epochs": round(self.step / self.steps_per_epoch, 4),
             "steps_this_session": done,
             "elapsed_s": elapsed_s,
-            "samples_per_s": self.global_batch * done / train_s if done else None,
+            "samples_per_s": self.global_batch * done / clock.train_s(elapsed_s) if done else None,
             "train": last_train,
             "val": self.last_val,
             "best": self.best,
             "world_size": self.ctx.world_size,
             **self.job.extra_summary,
         }
+
