@@ -24,7 +24,14 @@ PlotOut = Annotated[
     typer.Option("--plot", help="Write the confusion matrix as a PNG here.", show_default=False),
 ]
 PerRecording = Annotated[
-    bool, typer.Option("--per-recording", help="Add a table with one row per recording.")
+    bool,
+    typer.Option(
+        "--per-recording",
+        help=(
+            "Add a table with one row per recording; when labels are per recording (cinc2017), "
+            "also score recordings (mean window probability) and the recipe's challenge score."
+        ),
+    ),
 ]
 
 
@@ -101,6 +108,58 @@ def render(result) -> None:
                 _fmt(row["cohen_kappa"]),
             )
         out.print(per_rec)
+    if result.recording_level:
+        render_recording_level(result.recording_level, result.split)
+
+
+def render_recording_level(level: dict, split: str) -> None:
+    """Recordings scored as wholes: summary, challenge score, per class, confusion counts."""
+    from rich.table import Table
+
+    s = level["summary"]
+    title = (
+        f"{split} split: {level['n_recordings']} recordings, each the mean of its windows' "
+        "probabilities"
+    )
+    summary = Table(title=title, title_justify="left")
+    summary.add_column("metric")
+    summary.add_column("value", justify="right")
+    for key, name in (
+        ("accuracy", "accuracy"),
+        ("balanced_accuracy", "balanced accuracy"),
+        ("macro_f1", "macro-F1"),
+        ("cohen_kappa", "Cohen's kappa"),
+    ):
+        summary.add_row(name, _fmt(s[key]))
+    score = level.get("score")
+    if score:
+        summary.add_row(score["name"], _fmt(score["value"]))
+    out.print(summary)
+    if score and score["missing"]:
+        warn(
+            f"{score['name']}: no true {split} recording of {', '.join(score['missing'])}; "
+            "its F1 of 0 is in the mean"
+        )
+    report = Table(title="per class (recordings)", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        report.add_column(col, justify="left" if col == "class" else "right")
+    for row in level["per_class"]:
+        report.add_row(
+            row["label"],
+            _fmt(row["precision"]),
+            _fmt(row["recall"]),
+            _fmt(row["f1"]),
+            str(row["support"]),
+        )
+    out.print(report)
+    cm = level["confusion_matrix"]
+    table = Table(title="recordings: confusion matrix (rows true)", title_justify="left")
+    table.add_column("true \\ pred")
+    for name in cm["labels"]:
+        table.add_column(name, justify="right")
+    for name, values in zip(cm["labels"], cm["counts"], strict=True):
+        table.add_row(name, *[str(v) for v in values])
+    out.print(table)
 
 
 def channel_mismatch_line(result, most: int = 10) -> str:
@@ -167,6 +226,8 @@ def evaluate(
             progress=lambda done, n: bar.update(task, completed=done, total=n),
         )
     doc = result.to_dict()
+    if result.labels_per_recording and not per_recording:
+        note("labels are per recording: --per-recording scores recordings too")
     if result.channel_mismatches:
         warn(channel_mismatch_line(result))
     if json_path is not None and str(json_path) == "-":

@@ -114,6 +114,7 @@ def predict(
         predict_paths,
     )
     from cwtmae_cli.evaluate.provenance import describe_reading
+    from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, summary_row, write_summary
     from cwtmae_cli.evaluate.table import FORMATS
     from cwtmae_cli.train.device import resolve_device
     from cwtmae_cli.workdir import resolve_workdir
@@ -138,6 +139,7 @@ def predict(
         note(f"using channel {predictor.channel} (from the checkpoint{tried})")
     note(f"writing predictions to {target}")
     failed: list[str] = []
+    rows: list[list] = []  # summary.tsv: one row per recording of a folder
     position = {source: i for i, source in enumerate(recordings)}
     with progress_bar(
         "predicting", "{task.fields[name]}", unit="recordings", transient=True
@@ -173,6 +175,11 @@ def predict(
                      f"{outcome.reference.source}")
             if outcome.reference_error is not None:
                 warn(f"{table.recording_id}: reference not overlaid: {outcome.reference_error}")
+            name = outcome.output.name.removesuffix(f"_pred.{fmt}")  # unique in the folder
+            rows.append(summary_row(name, table.probs, table.label_names))
+    if path.is_dir() and rows:
+        summary = write_summary(rows, predictor.label_names, target / SUMMARY_FILE)
+        note(f"wrote {summary} (one row per recording: the mean of its windows' probabilities)")
     if failed:
         raise CwtmaeError(failure_message(failed, len(recordings)))
 

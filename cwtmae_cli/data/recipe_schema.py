@@ -24,6 +24,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "trim_wake": "table",
         "qc": "table",
         "split": "table",
+        "score": "table",
     },
     "source": {
         "pattern": "strs",
@@ -57,6 +58,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "trim_wake": {"wake": "str", "minutes": "num", "enabled": "bool"},
     "qc": {"flat_ptp": "num"},
     "split": {"fractions": "nums3", "seed": "int"},
+    "score": {"name": "str", "mean_f1": "strs"},
 }
 
 

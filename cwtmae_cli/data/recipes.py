@@ -58,6 +58,15 @@ class TrimSpec:
 
 
 @dataclass(frozen=True)
+class ScoreSpec:
+    """A benchmark's headline score, printed by ``evaluate --per-recording``: the mean F1 of
+    ``mean_f1``'s classes over recordings (CinC 2017: ``N``, ``A``, ``O``)."""
+
+    name: str = ""
+    mean_f1: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Recipe:
     name: str
     format: str
@@ -69,6 +78,7 @@ class Recipe:
     flat_ptp: float = 0.0
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seed: int = 0
+    score: ScoreSpec | None = None
 
     @property
     def window_policy(self) -> WindowPolicy:
@@ -158,7 +168,7 @@ def build_recipe(data: dict, where: str) -> Recipe:
     """Check values and build the Recipe (``data`` already has known keys of the right types)."""
     norm = {
         t: {k: check_type(k, SCHEMA[t][k], v, where) for k, v in data.get(t, {}).items()}
-        for t in ("source", "signal", "labels", "trim_wake", "qc", "split")
+        for t in ("source", "signal", "labels", "trim_wake", "qc", "split", "score")
     }
     name = data.get("name") or Path(where).stem
     fmt = data.get("format")
@@ -230,6 +240,12 @@ def build_recipe(data: dict, where: str) -> Recipe:
     fractions = tuple(float(f) for f in norm["split"].get("fractions", (0.7, 0.15, 0.15)))
     if any(f < 0 for f in fractions) or sum(fractions) <= 0:
         raise _bad(where, "split.fractions", "must be 3 non-negative numbers, not all 0")
+    score = None
+    if "score" in data:
+        score = ScoreSpec(**norm["score"])
+        unknown = [c for c in score.mean_f1 if labels is None or c not in labels.names]
+        if not score.mean_f1 or unknown:
+            raise _bad(where, "score.mean_f1", "must list classes of labels.names")
     recipe = Recipe(
         name=name,
         format=fmt,
@@ -241,6 +257,7 @@ def build_recipe(data: dict, where: str) -> Recipe:
         flat_ptp=flat_ptp,
         split_fractions=fractions,
         seed=int(norm["split"].get("seed", 0)),
+        score=score,
     )
     return _checked(recipe, where)
 

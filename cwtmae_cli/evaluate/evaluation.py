@@ -18,6 +18,7 @@ import numpy as np
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.metrics import classification_metrics, per_recording_metrics
+from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
 
 SPLITS = {"train": 0, "val": 1, "validation": 1, "test": 2}
 
@@ -121,6 +122,9 @@ class EvaluationResult:
     label_names: list[str]
     metrics: dict
     per_recording: list[dict] | None = None
+    # recordings scored as wholes (mean window probability), when labels are per recording
+    recording_level: dict | None = None
+    labels_per_recording: bool = False
     weights_sha256: str | None = None  # of the checkpoint's weights file
     checkpoint_channel: str = ""
     channel_mismatches: list[dict] = field(default_factory=list)
@@ -142,6 +146,7 @@ class EvaluationResult:
             "label_names": self.label_names,
             **self.metrics,
             "per_recording": self.per_recording,
+            "recording_level": self.recording_level,
         }
 
 
@@ -195,6 +200,11 @@ def evaluate_checkpoint(
     if per_recording:
         ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
         rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
+    by_recording = labels_per_recording(store.recordings, dataset.recording)
+    recording_level = None
+    if per_recording and by_recording:
+        score = (store.attrs.get("recipe") or {}).get("score")
+        recording_level = recording_metrics(probs, y_true, dataset.recording, label_names, score)
     return EvaluationResult(
         checkpoint=str(checkpoint.resolve()),
         store=str(store_path.resolve()),
@@ -203,6 +213,8 @@ def evaluate_checkpoint(
         label_names=label_names,
         metrics=classification_metrics(y_true, y_pred, label_names),
         per_recording=rows,
+        recording_level=recording_level,
+        labels_per_recording=by_recording,
         weights_sha256=weights_sha256(checkpoint),
         checkpoint_channel=checkpoint_channel(meta),
         channel_mismatches=channel_mismatches(

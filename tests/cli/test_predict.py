@@ -139,9 +139,12 @@ def test_folder_with_a_corrupt_file(ckpt, tmp_path):
         "night1_pred.json",
         "night2_pred.csv",
         "night2_pred.json",
+        "summary.tsv",
     ]
     assert len(read_table(out / "night1_pred.csv")) == 3
     assert len(read_table(out / "night2_pred.csv")) == 2
+    summary = read_table(out / "summary.tsv")  # the recordings that were written
+    assert [(r["recording"], r["n_windows"]) for r in summary] == [("night1", "3"), ("night2", "2")]
     assert "broken.edf" in result.stderr and "1 of 3 recordings failed" in result.stderr
 
 
