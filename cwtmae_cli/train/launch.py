@@ -116,6 +116,59 @@ def _root_cause(reports: dict[int, tuple[str, str, bool]], codes: list[int | Non
     return _error_from(reports[rank][0], reports[rank][1])
 
 
+class _Inbox:
+    """What the ranks send over the queue: events (passed on), rank 0's result, error reports."""
+
+    def __init__(self, channel: Any, events: Events | None) -> None:
+        self.channel, self.events = channel, events
+        self.result: dict[str, Any] | None = None
+        self.reports: dict[int, tuple[str, str, bool]] = {}
+
+    def handle(self, message: tuple) -> None:
+        if message[0] == "event" and self.events is not None:
+            self.events(message[1], message[2])
+        elif message[0] == "result":
+            self.result = message[1]
+        elif message[0] == "error":
+            self.reports.setdefault(message[1], (message[2], message[3], message[4]))
+
+    def drain(self, wait_s: float) -> None:
+        """Handle messages until none comes for ``wait_s`` seconds."""
+        try:
+            while True:
+                self.handle(self.channel.get(timeout=wait_s))
+        except queue_module.Empty:
+            pass
+
+
+def _watch(procs: list, inbox: _Inbox) -> None:
+    """Return when every rank exited 0; raise the root cause when one fails."""
+    while True:
+        inbox.drain(POLL_S)
+        codes = [proc.exitcode for proc in procs]
+        if inbox.reports or any(c not in (None, 0) for c in codes):
+            # Let the other ranks report or die too, then name the root cause.
+            deadline = time.monotonic() + SETTLE_S
+            while time.monotonic() < deadline and any(p.is_alive() for p in procs):
+                inbox.drain(POLL_S)
+            inbox.drain(POLL_S)
+            raise _root_cause(inbox.reports, [proc.exitcode for proc in procs])
+        if all(c == 0 for c in codes):
+            inbox.drain(0.5)
+            return
+
+
+def _stop(procs: list) -> None:
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in procs:
+        proc.join(STOP_GRACE_S)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
 def spawn(
     worker: Worker,
     plan: Any,
@@ -128,60 +181,22 @@ def spawn(
     import torch.multiprocessing as mp
 
     context = mp.get_context("spawn")
-    channel = context.Queue()
+    inbox = _Inbox(context.Queue(), events)
     port = free_port()
     procs = [
         context.Process(
             target=_child,
-            args=(worker, plan, rank, world_size, device_name, timeout_s, port, channel),
+            args=(worker, plan, rank, world_size, device_name, timeout_s, port, inbox.channel),
             name=f"cwtmae-rank{rank}",
         )
         for rank in range(world_size)
     ]
     for proc in procs:
         proc.start()
-    result: dict[str, Any] | None = None
-    reports: dict[int, tuple[str, str, bool]] = {}
-
-    def handle(message: tuple) -> None:
-        nonlocal result
-        if message[0] == "event" and events is not None:
-            events(message[1], message[2])
-        elif message[0] == "result":
-            result = message[1]
-        elif message[0] == "error":
-            reports.setdefault(message[1], (message[2], message[3], message[4]))
-
-    def drain(wait_s: float) -> None:
-        try:
-            while True:
-                handle(channel.get(timeout=wait_s))
-        except queue_module.Empty:
-            pass
-
     try:
-        while True:
-            drain(POLL_S)
-            codes = [proc.exitcode for proc in procs]
-            if reports or any(c not in (None, 0) for c in codes):
-                # Let the other ranks report or die too, then name the root cause.
-                deadline = time.monotonic() + SETTLE_S
-                while time.monotonic() < deadline and any(p.is_alive() for p in procs):
-                    drain(POLL_S)
-                drain(POLL_S)
-                raise _root_cause(reports, [proc.exitcode for proc in procs])
-            if all(c == 0 for c in codes):
-                drain(0.5)
-                break
+        _watch(procs, inbox)
     finally:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-        for proc in procs:
-            proc.join(STOP_GRACE_S)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-    if result is None:
+        _stop(procs)
+    if inbox.result is None:
         raise TrainingError("the training processes ended without a result")
-    return result
+    return inbox.result
