@@ -78,6 +78,19 @@ def _cpu_tensors(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
 
 
+def checkpoint_meta(
+    job_meta: dict[str, Any], step: int, steps_per_epoch: int, run_config: dict[str, Any]
+) -> dict[str, Any]:
+    """The ``meta`` a training run saves with a checkpoint: the job's description (``kind``,
+    ``model_config``, ``preprocessing``, ...) plus where in the run it was taken."""
+    return {
+        **job_meta,
+        "step": step,
+        "epoch": round(step / steps_per_epoch, 4),
+        "run_config": run_config,
+    }
+
+
 def save_checkpoint(
     dir: Path, model: nn.Module, meta: dict[str, Any], train_state: dict[str, Any] | None = None
 ) -> Path:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from cwtmae_cli.errors import CheckpointError, TrainingError
-from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.train.checkpoint import checkpoint_meta, save_checkpoint
 from cwtmae_cli.train.clock import TrainClock
 from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
@@ -106,13 +106,8 @@ class Engine:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def _meta(self) -> dict[str, Any]:
-        epoch = round(self.step / self.steps_per_epoch, 4)
-        return {
-            **self.job.meta,
-            "step": self.step,
-            "epoch": epoch,
-            "run_config": self.config.to_dict(),
-        }
+        return checkpoint_meta(self.job.meta, self.step, self.steps_per_epoch,
+                               self.config.to_dict())
 
     def save(self) -> None:
         """Every rank contributes its RNG state; rank 0 writes ``step-N`` and moves ``latest``."""

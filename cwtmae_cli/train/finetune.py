@@ -212,6 +212,22 @@ def make_validate(val_set: Any, n_classes: int, batch_size: int):
     return validate
 
 
+def classifier_meta(
+    model: nn.Module, train_set: Any, preset: str | None, store: Path, pretrained: str | None
+) -> dict[str, Any]:
+    """What a classifier checkpoint's meta.json says about the job (see ``checkpoint_meta``):
+    evaluate and predict rebuild the model and its preprocessing from it alone."""
+    return {
+        "kind": "classifier",
+        "preset": preset,
+        "model_config": model.config,
+        "preprocessing": preprocessing_meta(train_set, model.config),
+        "label_names": train_set.label_names,
+        "store": str(store),
+        "pretrained": pretrained,
+    }
+
+
 def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The classifier (pretrained, from scratch, or rebuilt for resume) and its data."""
     from cwtmae_cli.data.loader import WindowDataset
@@ -232,15 +248,8 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         inverse_frequency_weights(train_set.labels, n_classes) if config.class_weights else None
     )
     objective = ClassifierObjective(model, weights, config.label_smoothing).to(ctx.device)
-    meta = {
-        "kind": "classifier",
-        "preset": preset,
-        "model_config": model.config,
-        "preprocessing": preprocessing_meta(train_set, model.config),
-        "label_names": train_set.label_names,
-        "store": str(plan.store),
-        "pretrained": config.pretrained if not config.from_scratch else None,
-    }
+    pretrained = config.pretrained if not config.from_scratch else None
+    meta = classifier_meta(model, train_set, preset, plan.store, pretrained)
     return TrainJob(
         model=model,
         objective=objective,

@@ -77,6 +77,17 @@ def plan_pretrain(flags: dict[str, Any], config_file: Path | None = None) -> Run
     return plan
 
 
+def mae_meta(model: nn.Module, dataset: Any, preset: str | None, store: Path) -> dict[str, Any]:
+    """What a pretraining checkpoint's meta.json says about the job (see ``checkpoint_meta``)."""
+    return {
+        "kind": "mae",
+        "preset": preset,
+        "model_config": model.config,
+        "preprocessing": preprocessing_meta(dataset, model.config),
+        "store": str(store),
+    }
+
+
 def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The MAE (from the preset, or rebuilt from the checkpoint being resumed) and its data."""
     from cwtmae_cli.data.loader import WindowDataset
@@ -95,13 +106,7 @@ def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
             overrides["mask_ratio"] = config.mask_ratio
         model = build_mae(config.model, **overrides)
     model.to(ctx.device)
-    meta = {
-        "kind": "mae",
-        "preset": config.model,
-        "model_config": model.config,
-        "preprocessing": preprocessing_meta(dataset, model.config),
-        "store": str(plan.store),
-    }
+    meta = mae_meta(model, dataset, config.model, plan.store)
     return TrainJob(model=model, objective=MAEObjective(model), train_set=dataset, meta=meta)
 
 

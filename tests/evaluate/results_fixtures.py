@@ -1,4 +1,7 @@
-"""Checkpoints for the results tests, written with the training helper's ``save_checkpoint``.
+"""Checkpoints for the results tests, written by the project's own code: the checkpoint ``meta``
+comes from the training commands' builders (``classifier_meta`` / ``mae_meta`` over a real
+``WindowDataset``, then ``checkpoint_meta``) and goes through ``save_checkpoint``; run folders
+through ``RunDir``. So a change of the checkpoint format shows up in the evaluate and predict tests.
 
 Imported by ``tests/evaluate`` and ``tests/cli/test_{evaluate,predict}.py`` (pyproject's pytest
 ``pythonpath`` puts this folder on ``sys.path``).
@@ -6,25 +9,54 @@ Imported by ``tests/evaluate`` and ``tests/cli/test_{evaluate,predict}.py`` (pyp
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from cwtmae_cli.data.loader import WindowDataset
+from cwtmae_cli.data.store import write_store_from_arrays
 from cwtmae_cli.model import PRESETS, TF_MAE_Classifier, build_mae
-from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.train.checkpoint import checkpoint_meta, save_checkpoint
+from cwtmae_cli.train.config import FinetuneConfig, PretrainConfig
+from cwtmae_cli.train.finetune import classifier_meta
+from cwtmae_cli.train.pretrain import mae_meta, preprocessing_meta
+from cwtmae_cli.train.rundir import RunDir
 
 SLEEP_LABELS = ["W", "N1", "N2", "N3", "REM"]
 
 
+@contextmanager
+def window_set(fs_hz: float, window_s: float, channel: str, label_names: list[str] = ()
+               ) -> Iterator[WindowDataset]:
+    """A real two-window store of ``channel`` (written by the store writer, in a temporary
+    folder), opened as the training commands open theirs."""
+    n_samples = int(round(fs_hz * window_s))
+    labels = [0, min(1, len(label_names) - 1)] if label_names else [-1, -1]
+    with tempfile.TemporaryDirectory(prefix="cwtmae-fixture-") as folder:
+        store = write_store_from_arrays(
+            Path(folder) / "windows.zarr",
+            np.random.default_rng(0).normal(size=(2, 1, n_samples)),
+            np.array(labels),
+            np.array([0, 1]),
+            np.array([0.0, 0.0]),
+            fs_hz=fs_hz,
+            window_s=window_s,
+            channels=[channel],
+            label_names=list(label_names),
+            subjects=["a", "b"],
+            split=np.zeros(2, dtype=np.int8),
+        )
+        yield WindowDataset(store, splits=(0,), channel=0, labelled_only=bool(label_names))
+
+
 def preprocessing(fs_hz: float, window_s: float, channel: str, scales: int = 32) -> dict:
-    return {
-        "fs_hz": fs_hz,
-        "window_s": window_s,
-        "n_samples": int(round(fs_hz * window_s)),
-        "channel": channel,
-        "cwt_scales": scales,
-        "standardize": "per-window-zscore",
-    }
+    """A checkpoint's ``preprocessing`` entry, as training writes it."""
+    with window_set(fs_hz, window_s, channel) as windows:
+        return preprocessing_meta(windows, {"cwt_scales": scales})
 
 
 def tiny_classifier(n_classes: int, n_samples: int = 3000, seed: int = 0) -> TF_MAE_Classifier:
@@ -42,44 +74,30 @@ def save_classifier(
     window_s: float = 30.0,
     channel: str = "EEG Fpz-Cz",
 ) -> Path:
-    """``model`` as a classifier checkpoint folder with the given preprocessing."""
-    meta = {
-        "kind": "classifier",
-        "step": 1,
-        "epoch": 1,
-        "preset": "tiny",
-        "model_config": model.config,
-        "preprocessing": preprocessing(fs_hz, window_s, channel, model.config["cwt_scales"]),
-        "label_names": list(label_names),
-        "store": None,
-        "run_config": {},
-    }
-    return save_checkpoint(Path(path), model, meta)
+    """``model`` as a classifier checkpoint folder (step 1 of a one-step run)."""
+    with window_set(fs_hz, window_s, channel, label_names) as windows:
+        job_meta = classifier_meta(model, windows, "tiny", windows.store_path, None)
+    config = FinetuneConfig(steps=1, model="tiny", from_scratch=True, head="mlp")
+    return save_checkpoint(Path(path), model, checkpoint_meta(job_meta, 1, 1, config.to_dict()))
 
 
 def save_mae(path: Path, fs_hz: float = 100.0, window_s: float = 30.0) -> Path:
-    """A ``tiny`` pretraining (MAE) checkpoint folder."""
+    """A ``tiny`` pretraining (MAE) checkpoint folder (step 1 of a one-step run)."""
     torch.manual_seed(0)
     model = build_mae("tiny", signal_len=int(round(fs_hz * window_s)))
-    meta = {
-        "kind": "mae",
-        "step": 1,
-        "epoch": 1,
-        "preset": "tiny",
-        "model_config": model.config,
-        "preprocessing": preprocessing(fs_hz, window_s, "EEG Fpz-Cz", model.config["cwt_scales"]),
-        "store": None,
-        "run_config": {},
-    }
-    return save_checkpoint(Path(path), model, meta)
+    with window_set(fs_hz, window_s, "EEG Fpz-Cz") as windows:
+        job_meta = mae_meta(model, windows, "tiny", windows.store_path)
+    config = PretrainConfig(steps=1, model="tiny")
+    return save_checkpoint(Path(path), model, checkpoint_meta(job_meta, 1, 1, config.to_dict()))
 
 
 def finished_finetune_run(
     workdir: Path, ckpt_model: torch.nn.Module, label_names: list[str], **pre
 ) -> Path:
-    """``runs/finetune-<stamp>/`` with ``checkpoints/best`` and ``FINISHED``, like the engine's."""
-    run = Path(workdir) / "runs" / "finetune-20260101T000000Z"
-    best = save_classifier(run / "checkpoints" / "best", ckpt_model, label_names, **pre)
-    (run / "latest").write_text("checkpoints/best")
-    (run / "FINISHED").write_text("")
+    """``runs/finetune-<stamp>/`` with ``checkpoints/best``, ``latest`` and ``FINISHED``, written
+    by ``RunDir`` as the engine does."""
+    run = RunDir.create(Path(workdir) / "runs" / "finetune-20260101T000000Z", {})
+    best = save_classifier(run.best_dir, ckpt_model, label_names, **pre)
+    run.set_latest(best)
+    run.mark_finished({"steps": 1})
     return best
