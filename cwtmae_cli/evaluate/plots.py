@@ -31,12 +31,19 @@ def _new_figure(width_in: float, height_in: float):
 def plot_confusion_matrix(
     counts: np.ndarray, label_names: Sequence[str], path: Path, title: str = ""
 ) -> Path:
+    """Write :func:`confusion_matrix_figure` as the PNG ``path``."""
+    confusion_matrix_figure(counts, label_names, title).savefig(path, format="png")
+    return Path(path)
+
+
+def confusion_matrix_figure(counts: np.ndarray, label_names: Sequence[str], title: str = ""):
     """Row-normalised confusion matrix as colours, with counts and fractions in each cell.
 
     Args:
         counts: (K, K) int confusion counts, rows true classes, columns predicted.
         label_names: the K class names.
-        path: the PNG to write.
+    Returns:
+        the matplotlib ``Figure`` (matrix axes first, then its colour bar).
     """
     counts = np.asarray(counts)
     support = counts.sum(axis=1, keepdims=True)  # (K, 1)
@@ -66,8 +73,7 @@ def plot_confusion_matrix(
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    return Path(path)
+    return fig
 
 
 def _class_order(label_names: Sequence[str]) -> list[str]:
@@ -86,12 +92,19 @@ def agreement(predicted: Sequence[str], reference: Sequence[str | None]) -> tupl
 
 
 def plot_hypnogram(table: PredictionTable, path: Path, reference: Reference | None = None) -> Path:
+    """Write :func:`hypnogram_figure` as the PNG ``path``."""
+    hypnogram_figure(table, reference).savefig(path, format="png")
+    return Path(path)
+
+
+def hypnogram_figure(table: PredictionTable, reference: Reference | None = None):
     """Class over time (a step plot, ``bad`` windows as grey marks) above the confidence.
 
     Time is in hours from the recording start when the recording is longer than 2 hours, else in
     minutes. Sleep stages are drawn W, REM, N1, N2, N3 from top to bottom, as clinicians do.
     With a ``reference`` (the recording's own scoring, one class or None per window), it is drawn
     behind the prediction and the title gives the share of windows where the two agree.
+    Returns the matplotlib ``Figure``: class axes, then confidence axes.
     """
     order = _class_order(table.label_names)
     level = {name: len(order) - 1 - i for i, name in enumerate(order)}  # top row = first class
@@ -151,5 +164,4 @@ def plot_hypnogram(table: PredictionTable, path: Path, reference: Reference | No
     ax_conf.set_ylabel("confidence")
     ax_conf.set_xlabel(f"time from recording start ({unit})")
     fig.tight_layout()
-    fig.savefig(path, format="png")
-    return Path(path)
+    return fig

@@ -23,7 +23,14 @@ def unpatchify(
 def write_reconstruction_figure(
     mae: nn.Module, x: torch.Tensor, fs_hz: float, path: Path, seed: int = 0
 ) -> Path:
-    """Run ``mae`` on one standardised window ``x (1, L)`` and save a 4-panel PNG at ``path``.
+    """Save :func:`reconstruction_figure` as the PNG ``path``."""
+    path = Path(path)
+    reconstruction_figure(mae, x, fs_hz, seed).savefig(path, dpi=90)
+    return path
+
+
+def reconstruction_figure(mae: nn.Module, x: torch.Tensor, fs_hz: float, seed: int = 0):
+    """Run ``mae`` on one standardised window ``x (1, L)``; a 4-panel matplotlib ``Figure``.
 
     Masking draws from a forked RNG seeded with ``seed``, so the figure changes nothing else.
     """
@@ -71,6 +78,4 @@ def write_reconstruction_figure(
     axes[3].set_title(f"time domain (loss_time {float(parts['loss_time']):.3f})")
     axes[3].set_xlabel("time (s)")
     axes[3].legend(loc="upper right")
-    path = Path(path)
-    fig.savefig(path, dpi=90)
-    return path
+    return fig
