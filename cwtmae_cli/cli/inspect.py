@@ -56,6 +56,16 @@ def render_store_summary(summary: dict) -> None:
             out.print(f"{name} subjects: {_listing(splits[name]['subjects'])}", highlight=False)
     for line in resampling_lines(summary, summary["fs_hz"]):
         out.print(line, highlight=False)
+    gaps = summary.get("gaps_interpolated") or {}
+    if gaps.get("n_gaps"):
+        n_rec = len(gaps["recordings"])
+        out.print(
+            f"interpolated {gaps['n_gaps']} gap(s) of NaN/Inf samples of at most "
+            f"{gaps['max_gap_s']:g} s ({gaps['n_samples']} samples in all) in {n_rec} "
+            f"recording(s): {_listing(gaps['recordings'], 5)}; longer gaps drop their windows "
+            "as non-finite",
+            highlight=False,
+        )
     for line in split_warnings(summary):
         warn(line)
     if summary["dropped"]:

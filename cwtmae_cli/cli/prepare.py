@@ -71,6 +71,16 @@ SubjectRegex = Annotated[
         show_default=False,
     ),
 ]
+MaxGapS = Annotated[
+    float | None,
+    typer.Option(
+        "--max-gap-s",
+        help="Runs of NaN/Inf samples up to this long (seconds, per channel) are linearly "
+        "interpolated; longer ones drop their windows as non-finite; 0 turns it off "
+        "(default: the recipe's, 0.1).",
+        show_default=False,
+    ),
+]
 Overwrite = Annotated[
     bool,
     typer.Option(
@@ -112,6 +122,7 @@ def prepare(
     workers: Workers = 1,
     seed: SeedOpt = None,
     subject_regex: SubjectRegex = None,
+    max_gap_s: MaxGapS = None,
     overwrite: Overwrite = False,
     strict: Strict = False,
     download: Download = False,
@@ -136,6 +147,7 @@ def prepare(
         window_s=window_s,
         seed=seed,
         subject_regex=subject_regex,
+        max_gap_s=max_gap_s,
     )
     check_workers(workers)
     store = out_path or default_store_path(resolve_workdir(workdir), spec.name)

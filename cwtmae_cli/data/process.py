@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cwtmae_cli.data.channels import slot_matches
+from cwtmae_cli.data.gaps import GapFiller, gap_samples
 from cwtmae_cli.data.labels import UNLABELLED, LabelSpec, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers import open_recording
 from cwtmae_cli.data.recipes import Recipe
@@ -84,9 +85,10 @@ def stream_item(
         offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
     dropped: Counter[str] = Counter()
     n_cut = n_pad = 0
+    gaps = GapFiller(stream.read, stream.n_samples, gap_samples(recipe.max_gap_s, rec.fs_hz))
     plain = not policy.cover and policy.stride_s == policy.window_s
     if block_windows is None or not plain:  # overlapping or covering windows: read it whole
-        signal = resample(stream.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
+        signal = resample(gaps.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
         if plain:
             windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
         else:
@@ -101,7 +103,7 @@ def stream_item(
         n_out = resampled_length(n_in, fs_in, sig.fs_hz)
 
         def read_out(a: int, b: int) -> np.ndarray:  # samples [a, b) at the recipe's rate
-            return resample_range(stream.read, n_in, fs_in, sig.fs_hz, a, b)
+            return resample_range(gaps.read, n_in, fs_in, sig.fs_hz, a, b)
 
         n_samples = window_samples(sig.window_s, sig.fs_hz)
         first = int(round(offset_s * sig.fs_hz))
@@ -114,6 +116,7 @@ def stream_item(
             start_s = (begin + np.arange(n_block) * n_samples) / sig.fs_hz  # (n_block,)
             n_cut += n_block
             _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
+        gaps.count_unread()  # the gaps no window reached count too, as in a whole read
     info = {
         "id": item.recording_id,
         "subject": item.subject,
@@ -128,6 +131,9 @@ def stream_item(
         "duration_s": round(duration_s, 3),
         "n_windows_cut": n_cut,
         "dropped": dict(sorted(dropped.items())),
+        # short runs of non-finite samples bridged by linear interpolation (data/gaps.py)
+        "gaps_interpolated": gaps.n_gaps,
+        "gap_samples_interpolated": gaps.n_samples_filled,
     }
     if item.label is not None:
         info["label"] = item.label

@@ -56,7 +56,7 @@ SCHEMA: dict[str, dict[str, str]] = {
         "min_cover": "num",
     },
     "trim_wake": {"wake": "str", "minutes": "num", "enabled": "bool"},
-    "qc": {"flat_ptp": "num"},
+    "qc": {"flat_ptp": "num", "max_gap_s": "num"},
     "split": {"fractions": "nums3", "seed": "int"},
     "score": {"name": "str", "mean_f1": "strs"},
 }

@@ -76,6 +76,7 @@ class Recipe:
     labels: LabelSpec | None = None
     trim_wake: TrimSpec | None = None
     flat_ptp: float = 0.0
+    max_gap_s: float = 0.1  # non-finite runs up to this long are interpolated (data/gaps.py)
     split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     seed: int = 0
     score: ScoreSpec | None = None
@@ -237,6 +238,9 @@ def build_recipe(data: dict, where: str) -> Recipe:
     flat_ptp = float(norm["qc"].get("flat_ptp", 0.0))
     if flat_ptp < 0:
         raise _bad(where, "qc.flat_ptp", "must be >= 0")
+    max_gap_s = float(norm["qc"].get("max_gap_s", 0.1))
+    if not 0 <= max_gap_s <= 60:
+        raise _bad(where, "qc.max_gap_s", f"must be in [0, 60] seconds, got {max_gap_s:g}")
     fractions = tuple(float(f) for f in norm["split"].get("fractions", (0.7, 0.15, 0.15)))
     if any(f < 0 for f in fractions) or sum(fractions) <= 0:
         raise _bad(where, "split.fractions", "must be 3 non-negative numbers, not all 0")
@@ -255,6 +259,7 @@ def build_recipe(data: dict, where: str) -> Recipe:
         labels=labels,
         trim_wake=trim,
         flat_ptp=flat_ptp,
+        max_gap_s=max_gap_s,
         split_fractions=fractions,
         seed=int(norm["split"].get("seed", 0)),
         score=score,
@@ -300,6 +305,7 @@ def with_overrides(
     window_s: float | None = None,
     seed: int | None = None,
     subject_regex: str | None = None,
+    max_gap_s: float | None = None,
 ) -> Recipe:
     """The recipe with command-line values in place of its own (None keeps the recipe's).
     A bad ``subject_regex`` is a UsageError (checked before anything is read)."""
@@ -311,6 +317,10 @@ def with_overrides(
         if problem:
             raise UsageError(f"--subject-regex `{subject_regex}` {problem}")
         recipe = replace(recipe, source=replace(recipe.source, subject_regex=subject_regex))
+    if max_gap_s is not None:
+        if not 0 <= max_gap_s <= 60:
+            raise UsageError(f"--max-gap-s must be in [0, 60] seconds, got {max_gap_s:g}")
+        recipe = replace(recipe, max_gap_s=float(max_gap_s))
     if channels:
         try:
             signal = replace(signal, channels=tuple(normalize_slot(c) for c in channels))

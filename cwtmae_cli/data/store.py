@@ -167,8 +167,9 @@ def describe_store(path: Path | str) -> dict:
     does not]}, ...}``), ``n_unassigned`` (windows not yet given a split: an unfinished
     ``prepare``), ``subjects_per_class`` (class -> ids of the subjects holding it),
     ``split_fractions`` (the recipe's), ``resampled`` (``[{"fs_hz_in", "n_recordings",
-    "recordings"}]``, one entry per input rate), ``dropped`` (``{reason: count}`` over all
-    recordings) and ``skipped`` (recordings that failed).
+    "recordings"}]``, one entry per input rate), ``gaps_interpolated`` (``{"n_gaps",
+    "n_samples", "recordings", "max_gap_s"}``: short non-finite runs bridged), ``dropped``
+    (``{reason: count}`` over all recordings) and ``skipped`` (recordings that failed).
     """
     store = open_store(path)
     labels = np.asarray(store.labels[:], dtype=np.int64)  # (N,)
@@ -211,6 +212,13 @@ def describe_store(path: Path | str) -> dict:
     dropped: Counter[str] = Counter()
     for rec in store.recordings:
         dropped.update(rec.get("dropped", {}))
+    bridged = [r for r in recordings if r.get("gaps_interpolated")]
+    gaps = {
+        "n_gaps": sum(r["gaps_interpolated"] for r in bridged),
+        "n_samples": sum(r.get("gap_samples_interpolated", 0) for r in bridged),
+        "recordings": [str(r["id"]) for r in bridged],
+        "max_gap_s": store.attrs.get("recipe", {}).get("max_gap_s"),
+    }
     return {
         "path": str(store.path),
         "complete": store.complete,
@@ -228,6 +236,7 @@ def describe_store(path: Path | str) -> dict:
         "subjects_per_class": holders,
         "n_unassigned": int((split < 0).sum()),
         "resampled": resampled,
+        "gaps_interpolated": gaps,
         "dropped": dict(sorted(dropped.items())),
         "skipped": list(store.attrs.get("skipped", [])),
     }
