@@ -94,8 +94,12 @@ def test_checkpoint_meta_rebuilds_the_model(pretrain_run) -> None:
     assert meta["preprocessing"] == {
         "fs_hz": 100.0,
         "window_s": 30.0,
+        "window_policy": {
+            "window_s": 30.0, "stride_s": 30.0, "cover": False, "short_recordings": "dropped"
+        },
         "n_samples": 3000,
         "channel": "EEG Fpz-Cz",
+        "channel_alternatives": ["EEG Fpz-Cz"],
         "cwt_scales": 32,
         "standardize": "per-window-zscore",
     }

@@ -84,3 +84,17 @@ def test_hypnogram_time_unit_switches_to_hours_past_two_hours(n_windows: int, un
 def test_hypnogram_png(tmp_path) -> None:
     path = plot_hypnogram(night(["W", "N1", "N2"], bad={1}), tmp_path / "hyp.png")
     assert path.read_bytes()[:8] == PNG_MAGIC and imread(path).shape[1] == 1000
+
+
+def test_hypnogram_reference_is_drawn_behind_and_its_agreement_counted() -> None:
+    from cwtmae_cli.evaluate.reference import Reference
+
+    table = night(["W", "N1", "N2", "N3", "N2", "REM"], bad={4})
+    # window 1 disagrees, window 2 is unscored, window 4 is bad: 3 of the 4 comparable agree
+    reference = Reference(["W", "N2", None, "N3", "N2", "REM"], "night-Hypnogram.edf")
+    ax_cls = hypnogram_figure(table, reference).axes[0]
+    behind, predicted = ax_cls.lines
+    assert behind.get_label() == "reference (night-Hypnogram.edf)"
+    np.testing.assert_array_equal(behind.get_ydata(), np.repeat([4, 1, np.nan, 0, 1, 3], 2))
+    assert predicted.get_label() == "predicted"
+    assert ax_cls.get_title().endswith("agrees with the reference in 3 of 4 windows (75.0 %)")
