@@ -32,6 +32,8 @@ from cwtmae_cli.data.store import describe_store, open_store
 from cwtmae_cli.data.writer import StoreWriter
 from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
 
+_ABSENT = object()  # a recipe key missing from one side of a comparison
+
 # progress(n_done, n_total, n_windows_written, recording_id)
 Progress = Callable[[int, int, int, str], None]
 
@@ -84,7 +86,8 @@ def _open_writer(out: Path, recipe: Recipe, overwrite: bool) -> StoreWriter:
         differ = sorted(
             k
             for k in set(old.get("recipe", {})) | set(attrs["recipe"])
-            if old.get("recipe", {}).get(k) != attrs["recipe"].get(k)
+            # a key only one side has differs too (a store written by an older cwtmae)
+            if old.get("recipe", {}).get(k, _ABSENT) != attrs["recipe"].get(k, _ABSENT)
         )
         raise StoreError(
             f"{out} was prepared with other settings (differs in: {', '.join(differ)}); "

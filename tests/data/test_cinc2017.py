@@ -139,3 +139,22 @@ def test_malformed_reference_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert "REFERENCE.csv line 2: expected `recording,label`, got 'g2 A'" in result.stderr
     assert not (tmp_path / "m.zarr").exists()
+
+
+def test_resuming_a_store_of_an_older_recipe_names_the_new_key(tmp_path):
+    import zarr
+
+    from cwtmae_cli.data.recipes import with_overrides
+    from cwtmae_cli.errors import StoreError
+
+    folder = tmp_path / "one"
+    write_challenge_record(folder, "g1", np.arange(12000) % 100)  # 40 s: one 30-s window
+    recipe = with_overrides(load_recipe("wfdb"), channels=["ECG"])  # no [score]: None
+    store = tmp_path / "one.zarr"
+    prepare_store(recipe, folder, store)
+    group = zarr.open_group(str(store), mode="r+")
+    old = dict(group.attrs["recipe"])
+    del old["score"]  # as written before recipes had a [score] table
+    group.attrs["recipe"] = old
+    with pytest.raises(StoreError, match=r"other settings \(differs in: score\)"):
+        prepare_store(recipe, folder, store)
