@@ -88,6 +88,35 @@ def render_summary(summary: dict[str, Any], title: str) -> None:
     out.print(table)
 
 
+def duration_text(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.4 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def warn_cpu_cost(plan: Any) -> None:
+    """Warn before a run of the base model on a CPU, with an estimate of the time per step."""
+    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.train.cost import cpu_step_estimate
+
+    config = plan.config
+    estimate = cpu_step_estimate(config, plan.resume_ckpt, open_store(plan.store).n_samples)
+    if estimate is None:
+        return
+    per_step = estimate.seconds_per_step
+    total = f", {duration_text(per_step * config.steps)} for --steps {config.steps}"
+    warn(
+        f"the {estimate.preset} model on a CPU: about {duration_text(per_step)} per step of "
+        f"{estimate.batch_size} windows{total if config.steps else ''} (FLOP-based estimate: "
+        f"{estimate.gflop_per_window:.0f} GFLOP per window forward and backward at "
+        f"{estimate.cpu_gflops:.0f} GFLOP/s, this CPU's measured matrix-product rate); use "
+        "--device cuda, or --model small or tiny to try the pipeline"
+    )
+
+
 def run_and_report(plan: Any, run: Callable[..., dict[str, Any]], title: str) -> None:
     """Print what defaults picked, train with a progress bar, print the summary (rank 0)."""
     if os.environ.get("RANK", "0") == "0":  # under torchrun only rank 0 reports
@@ -95,6 +124,7 @@ def run_and_report(plan: Any, run: Callable[..., dict[str, Any]], title: str) ->
             note(line)
         for line in plan.warnings:
             warn(line)
+        warn_cpu_cost(plan)
         note(f"run folder {plan.run_dir}")
         with TrainingProgress(title) as progress:
             summary = run(plan, progress)
