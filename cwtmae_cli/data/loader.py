@@ -36,12 +36,28 @@ def _resolve_channel(channel: int | str, channels: list[str], path: Path) -> int
     return match_slot(str(channel), channels, where=f"store {path}")
 
 
+def _position_mask(positions: Sequence[int] | np.ndarray, n_windows: int, path: Path) -> np.ndarray:
+    """(N,) bool: True at the store positions ``positions``."""
+    rows = np.asarray(positions, dtype=np.int64).reshape(-1)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_windows):
+        raise StoreError(
+            f"window positions {rows.min()}..{rows.max()} out of range for the {n_windows} "
+            f"windows of store {path}"
+        )
+    keep = np.zeros(n_windows, dtype=bool)
+    keep[rows] = True
+    return keep
+
+
 class WindowDataset(Dataset):
     """Windows of one channel from the chosen splits of a store, in store order.
 
     ``ds[i] -> (x, y)``: ``x`` float32 tensor ``(L,)`` in physical units, ``y`` int (-1 =
     unlabelled). Arrays ``labels, recording, start_s`` (numpy, ``(len(ds),)``) describe the
     selected windows; ``indices`` are their positions in the store.
+
+    ``positions`` (store positions) selects the windows instead of ``splits`` (the store's split
+    column): ``cwtmae benchmark`` trains and tests on its own folds this way.
     """
 
     def __init__(
@@ -52,6 +68,7 @@ class WindowDataset(Dataset):
         labelled_only: bool = False,
         in_memory: bool | None = None,
         cache_chunks: int = 16,
+        positions: Sequence[int] | np.ndarray | None = None,
     ) -> None:
         self.store_path = Path(store_path)
         store = open_store(self.store_path)
@@ -68,7 +85,10 @@ class WindowDataset(Dataset):
                 f"store {self.store_path} is unfinished: its subject split is assigned when "
                 "`cwtmae prepare` completes; rerun the same prepare command to finish it"
             )
-        keep = np.isin(split, np.asarray(list(splits)))
+        if positions is None:
+            keep = np.isin(split, np.asarray(list(splits)))
+        else:
+            keep = _position_mask(positions, len(all_labels), self.store_path)
         if labelled_only:
             keep &= all_labels >= 0
         self.indices = np.flatnonzero(keep).astype(np.int64)  # (n,) store positions, ascending

@@ -67,6 +67,18 @@ def _default_pretrained(workdir: Path) -> Path:
     return run
 
 
+def resolve_pretrained(workdir: Path, given: Path | None) -> Path:
+    """The pretraining checkpoint to start from: ``given`` (a checkpoint, or a run folder = its
+    latest) or the latest finished pretraining run under ``workdir``; checked readable."""
+    ckpt, _ = _check_pretrained(given or _default_pretrained(Path(workdir)))
+    return ckpt
+
+
+def _split_windows(plan: RunPlan, split: int) -> Any:
+    """The store positions that replace ``split`` of the store, or None (read the store's)."""
+    return None if plan.windows is None else plan.windows[split]
+
+
 def _check_pretrained(path: Path) -> tuple[Path, dict[str, Any]]:
     ckpt = resolve_checkpoint(path, prefer="latest")
     meta = read_meta(ckpt)
@@ -79,16 +91,27 @@ def _check_pretrained(path: Path) -> tuple[Path, dict[str, Any]]:
     return ckpt, meta
 
 
-def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> RunPlan:
-    """Resolve and check a fine-tuning run: store labels and classes, the pretrained checkpoint."""
+def plan_finetune(
+    flags: dict[str, Any], config_file: Path | None = None, windows: Any = None
+) -> RunPlan:
+    """Resolve and check a fine-tuning run: store labels and classes, the pretrained checkpoint.
+    ``windows`` (``{TRAIN: positions, VAL: positions}``) trains and validates on those store
+    windows instead of the store's split column."""
+    from dataclasses import replace
+
     from cwtmae_cli.data.loader import WindowDataset
 
-    plan = plan_run(FinetuneConfig, flags, config_file)
+    plan = replace(plan_run(FinetuneConfig, flags, config_file), windows=windows)
     config = plan.config
     assert isinstance(config, FinetuneConfig)
     notes = list(plan.notes)
     train_set = WindowDataset(
-        plan.store, splits=(TRAIN,), channel=config.channel, labelled_only=True, in_memory=False
+        plan.store,
+        splits=(TRAIN,),
+        channel=config.channel,
+        labelled_only=True,
+        in_memory=False,
+        positions=_split_windows(plan, TRAIN),
     )
     names = train_set.label_names
     if not names or len(train_set) == 0:
@@ -102,7 +125,12 @@ def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> Run
             f"({', '.join(names)}); pass --classes {len(names)} or leave it out"
         )
     val_set = WindowDataset(
-        plan.store, splits=(VAL,), channel=config.channel, labelled_only=True, in_memory=False
+        plan.store,
+        splits=(VAL,),
+        channel=config.channel,
+        labelled_only=True,
+        in_memory=False,
+        positions=_split_windows(plan, VAL),
     )
     if len(val_set) == 0:
         raise DataError(
@@ -118,21 +146,14 @@ def plan_finetune(flags: dict[str, Any], config_file: Path | None = None) -> Run
     changes: dict[str, Any] = {"classes": len(names)}
     if plan.resume_ckpt is None and (config.pretrained or not config.from_scratch):
         given = Path(config.pretrained) if config.pretrained else None
-        source = given or _default_pretrained(Path(str(config.workdir)))
-        ckpt, _ = _check_pretrained(source)
+        ckpt = resolve_pretrained(Path(str(config.workdir)), given)
         if given is None:
             workdir = Path(str(config.workdir))
             notes.append(f"using pretrained checkpoint {display_path(ckpt, workdir)}")
         changes["pretrained"] = str(ckpt.resolve())
     if plan.resume_ckpt is None:
         config = config.replace(**changes)
-    return RunPlan(
-        config=config,
-        run_dir=plan.run_dir,
-        resume_ckpt=plan.resume_ckpt,
-        notes=tuple(notes),
-        warnings=tuple(warnings),
-    )
+    return replace(plan, config=config, notes=tuple(notes), warnings=tuple(warnings))
 
 
 def missing_class_warnings(
@@ -235,9 +256,19 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     config = plan.config
     assert isinstance(config, FinetuneConfig)
     train_set = WindowDataset(
-        plan.store, splits=(TRAIN,), channel=config.channel, labelled_only=True
+        plan.store,
+        splits=(TRAIN,),
+        channel=config.channel,
+        labelled_only=True,
+        positions=_split_windows(plan, TRAIN),
     )
-    val_set = WindowDataset(plan.store, splits=(VAL,), channel=config.channel, labelled_only=True)
+    val_set = WindowDataset(
+        plan.store,
+        splits=(VAL,),
+        channel=config.channel,
+        labelled_only=True,
+        positions=_split_windows(plan, VAL),
+    )
     model, preset = _build_classifier(plan, train_set.n_samples)
     if config.freeze_encoder:
         for param in model.encoder.parameters():

@@ -6,6 +6,7 @@ run here, before the run folder is created, so a bad command leaves nothing behi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class RunPlan:
     resume_ckpt: str | None = None
     notes: tuple[str, ...] = field(default=())  # what defaults picked, for the CLI to print
     warnings: tuple[str, ...] = field(default=())  # what makes the results doubtful, ditto
+    # split code (0 train, 1 validation) -> store positions (int64 arrays) that replace the
+    # store's split column; None reads the splits of the store (``cwtmae benchmark`` sets it)
+    windows: Mapping[int, Any] | None = None
 
     @property
     def store(self) -> Path:
