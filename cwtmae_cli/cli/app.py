@@ -21,7 +21,9 @@ from cwtmae_cli.cli.console import err, error_line
 from cwtmae_cli.errors import CwtmaeError
 
 # In the order `cwtmae --help` lists them.
-COMMAND_MODULES = ("prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "demo")
+COMMAND_MODULES = (
+    "prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "benchmark", "demo"
+)
 
 _state = {"debug": False}
 

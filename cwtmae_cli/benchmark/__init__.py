@@ -1,0 +1,12 @@
+"""``cwtmae benchmark``: subject-wise k-fold cross-validation of fine-tuning from a pretraining
+run against fine-tuning from scratch, at several label fractions.
+
+Sub-modules (imported on demand):
+
+- ``protocol``: the folds, each fold's validation subjects and the label subsets (numpy only).
+- ``results``: one cell's result, mean ± sd per setting and fraction, ``benchmark.json``.
+- ``plot``: the label-efficiency figure (macro-F1 against the label fraction).
+- ``runner``: the plan (checked before anything is written), the cells, resume.
+
+This package sits above ``train`` and ``evaluate`` and imports both; neither imports it.
+"""

@@ -1,0 +1,71 @@
+"""The numbers of a benchmark: one record per cell (fold, setting, label fraction) and their mean
+± sd per setting and fraction.
+
+The sd is the sample standard deviation over folds (``ddof = 1``); it is ``None`` when fewer
+than two folds give a value. Cohen's κ is ``None`` in a fold where it is undefined (truth and
+predictions a single class); such folds are left out of its mean, and ``n`` says how many folds
+each mean averages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from cwtmae_cli.benchmark.protocol import SETTINGS, fraction_key
+
+METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "cohen_kappa")
+
+
+def cell_name(fold: int, setting: str, fraction: float) -> str:
+    """``fold0-pretrained-0.05``: a cell's result file and run folder name."""
+    return f"fold{fold}-{setting}-{fraction_key(fraction)}"
+
+
+def mean_sd(values: Iterable[float | None]) -> dict:
+    """``{"mean", "sd", "n"}`` over the values that are not None (sample sd, ddof 1)."""
+    kept = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    if kept.size == 0:
+        return {"mean": None, "sd": None, "n": 0}
+    sd = float(np.std(kept, ddof=1)) if kept.size > 1 else None
+    return {"mean": float(np.mean(kept)), "sd": sd, "n": int(kept.size)}
+
+
+def summarize(cells: Sequence[dict], fractions: Sequence[float]) -> dict:
+    """``summary[setting][fraction][metric] = {"mean", "sd", "n"}`` over the folds' cells."""
+    summary: dict = {}
+    for setting in SETTINGS:
+        summary[setting] = {}
+        for fraction in fractions:
+            key = fraction_key(fraction)
+            rows = [
+                c
+                for c in cells
+                if c["setting"] == setting and fraction_key(c["label_fraction"]) == key
+            ]
+            summary[setting][key] = {
+                "n_folds": len(rows),
+                **{m: mean_sd(r["test"][m] for r in rows) for m in METRICS},
+            }
+    return summary
+
+
+def label_efficiency_gain(summary: dict, metric: str = "macro_f1") -> dict:
+    """Per fraction: mean pretrained minus mean scratch of ``metric`` (None if either is)."""
+    gains = {}
+    for key in summary.get("pretrained", {}):
+        a = summary["pretrained"][key][metric]["mean"]
+        b = summary.get("scratch", {}).get(key, {}).get(metric, {}).get("mean")
+        gains[key] = None if a is None or b is None else float(a - b)
+    return gains
+
+
+def format_mean_sd(stats: dict, digits: int = 3) -> str:
+    """``0.812 ± 0.034``; ``0.812`` without an sd; ``n/a`` without a mean."""
+    mean, sd = stats.get("mean"), stats.get("sd")
+    if mean is None or not math.isfinite(mean):
+        return "n/a"
+    text = f"{mean:.{digits}f}"
+    return text if sd is None else f"{text} ± {sd:.{digits}f}"
