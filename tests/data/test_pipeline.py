@@ -251,3 +251,27 @@ def test_subject_regex_groups_recordings_and_refuses_ids_it_does_not_match(edf_f
         prepare_store(bad, edf_folder, tmp_path / "bad.zarr")
     assert "recording id `sub2` does not match the subject regex `^sub([01])`" in str(caught.value)
     assert not (tmp_path / "bad.zarr").exists()
+
+
+def test_a_finished_store_whose_source_grew_reassigns_and_names_the_moved_subjects(
+    edf_folder, tmp_path
+):
+    recipe = with_overrides(load_recipe("edf"), channels=["C3-A2"])
+    out = tmp_path / "s.zarr"
+    first = prepare_store(recipe, edf_folder, out)
+    assert first["subjects_moved"] == []
+    old = open_store(out).attrs["subject_splits"]
+    for i in range(4, 10):
+        write_mne_edf(edf_folder / f"sub{i}.edf", 120.0, seed=i)
+    grown = prepare_store(recipe, edf_folder, out)
+    new = open_store(out).attrs["subject_splits"]
+    moved = sorted(s for s in old if old[s] != new[s])
+    assert moved and grown["subjects_moved"] == moved  # the seeded deal of 10 differs from 4's
+    assert grown["recordings_resumed"] == 4 and grown["n_subjects"] == 10
+    from cwtmae_cli.cli.inspect import split_warnings
+
+    said = [line for line in split_warnings(grown) if "changed split" in line]
+    assert said == [
+        f"the source changed since the store was finished: {len(moved)} subject(s) changed "
+        f"split ({', '.join(moved)}); runs trained on the old split are not comparable"
+    ]
