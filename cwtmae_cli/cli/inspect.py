@@ -21,6 +21,23 @@ def _where(path: str) -> str:
         return str(path)
 
 
+def window_policy_line(summary: dict) -> str | None:
+    """How windows were cut, when it is not the plain grid of whole windows one length apart."""
+    policy = summary.get("window_policy") or {}
+    if not policy or (policy["stride_s"] == policy["window_s"] and not policy.get("cover")):
+        return None
+    line = f"windows every {policy['stride_s']:g} s"
+    if policy.get("cover"):
+        line += ", each recording covered to its last sample"
+        padded = (summary.get("padded") or {}).get("recordings") or []
+        if padded:
+            line += (
+                f"; {len(padded)} recording(s) shorter than one window padded with their median "
+                f"(at most {summary['padded']['max_padded_s']:g} s): {_listing(padded, 5)}"
+            )
+    return line
+
+
 def render_store_summary(summary: dict) -> None:
     """Tables on stdout: windows per split per class, drops by reason, skipped recordings."""
     from rich.table import Table
@@ -66,6 +83,9 @@ def render_store_summary(summary: dict) -> None:
             "as non-finite",
             highlight=False,
         )
+    policy_line = window_policy_line(summary)
+    if policy_line:
+        out.print(policy_line, highlight=False)
     for line in split_warnings(summary):
         warn(line)
     if summary["dropped"]:

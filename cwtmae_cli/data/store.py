@@ -168,7 +168,9 @@ def describe_store(path: Path | str) -> dict:
     ``prepare``), ``subjects_per_class`` (class -> ids of the subjects holding it),
     ``split_fractions`` (the recipe's), ``resampled`` (``[{"fs_hz_in", "n_recordings",
     "recordings"}]``, one entry per input rate), ``gaps_interpolated`` (``{"n_gaps",
-    "n_samples", "recordings", "max_gap_s"}``: short non-finite runs bridged), ``dropped``
+    "n_samples", "recordings", "max_gap_s"}``: short non-finite runs bridged), ``window_policy``
+    (the store's attribute; None for stores written before policies were kept), ``padded``
+    (``{"recordings", "max_padded_s"}``: recordings shorter than a window, padded), ``dropped``
     (``{reason: count}`` over all recordings) and ``skipped`` (recordings that failed).
     """
     store = open_store(path)
@@ -237,6 +239,11 @@ def describe_store(path: Path | str) -> dict:
         "n_unassigned": int((split < 0).sum()),
         "resampled": resampled,
         "gaps_interpolated": gaps,
+        "window_policy": store.attrs.get("window_policy"),
+        "padded": {  # recordings shorter than one window, padded (covering policy)
+            "recordings": [str(r["id"]) for r in recordings if r.get("padded_s")],
+            "max_padded_s": max((float(r.get("padded_s") or 0) for r in recordings), default=0),
+        },
         "dropped": dict(sorted(dropped.items())),
         "skipped": list(store.attrs.get("skipped", [])),
     }

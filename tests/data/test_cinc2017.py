@@ -12,11 +12,12 @@ from challenge_files import write_challenge_record, write_reference
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.cli.inspect import window_policy_line
 from cwtmae_cli.data.loader import WindowDataset
 from cwtmae_cli.data.prepare import prepare_store
 from cwtmae_cli.data.readers import read_recording
 from cwtmae_cli.data.recipes import load_recipe
-from cwtmae_cli.data.store import open_store
+from cwtmae_cli.data.store import describe_store, open_store
 from cwtmae_cli.train.pretrain import preprocessing_meta
 
 runner = CliRunner()
@@ -67,6 +68,12 @@ def test_every_record_yields_windows_with_its_label(cinc_links, tmp_path):
     window = np.asarray(store.signals[int(np.flatnonzero(recording == index)[0])])[0]  # (3000,)
     np.testing.assert_allclose(window[:2796], short, atol=1e-6)
     np.testing.assert_allclose(window[2796:], np.median(short), atol=1e-6)
+    described = describe_store(store_path)  # what prepare and inspect print
+    assert described["padded"] == {"recordings": ["A01364"], "max_padded_s": 0.68}
+    assert window_policy_line(described) == (
+        "windows every 5 s, each recording covered to its last sample; 1 recording(s) shorter "
+        "than one window padded with their median (at most 0.68 s): A01364"
+    )
 
 
 def test_checkpoint_preprocessing_carries_the_policy(cinc_links, tmp_path):
