@@ -14,6 +14,7 @@ import typer
 
 from cwtmae_cli.cli.console import err, note, out
 from cwtmae_cli.cli.options import Device, Seed
+from cwtmae_cli.wording import plural
 
 OutDir = Annotated[
     Path, typer.Option("--out", help="Folder the demo works in (data, stores/, runs/, results).")
@@ -66,7 +67,8 @@ def _detail(record: Any) -> str:
         return f"({n} synthetic nights in {o['data']}, 1 held back: {o['heldout_psg'].name})"
     if record.name == "prepare":
         s = o["prepare_summary"]
-        return f"({s['n_windows']} windows from {s['n_recordings']} recordings in {o['store']})"
+        windows = plural(s["n_windows"], "window")
+        return f"({windows} from {plural(s['n_recordings'], 'recording')} in {o['store']})"
     if record.name in TRAINING:
         s = o[f"{record.name}_summary"]
         return f"({s['steps']} steps, run {Path(s['run_dir']).name})"

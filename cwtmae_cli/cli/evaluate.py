@@ -9,6 +9,7 @@ import typer
 
 from cwtmae_cli.cli.console import err, note, out, warn
 from cwtmae_cli.cli.options import Checkpoint, Data, Device, ForwardBatch, Workdir
+from cwtmae_cli.wording import plural
 
 Split = Annotated[str, typer.Option("--split", help="Store split to score: test, val or train.")]
 JsonOut = Annotated[
@@ -44,7 +45,9 @@ def render(result) -> None:
     from rich.table import Table
 
     s = result.metrics["summary"]
-    summary = Table(title=f"{result.split} split: {s['n_windows']} windows", title_justify="left")
+    summary = Table(
+        title=f"{result.split} split: {plural(s['n_windows'], 'window')}", title_justify="left"
+    )
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     for key, name in (
@@ -118,8 +121,8 @@ def render_recording_level(level: dict, split: str) -> None:
 
     s = level["summary"]
     title = (
-        f"{split} split: {level['n_recordings']} recordings, each the mean of its windows' "
-        "probabilities"
+        f"{split} split: {plural(level['n_recordings'], 'recording')}, each the mean of its "
+        "windows' probabilities"
     )
     summary = Table(title=title, title_justify="left")
     summary.add_column("metric")

@@ -10,6 +10,7 @@ import typer
 
 from cwtmae_cli.cli.console import out, warn
 from cwtmae_cli.cli.options import JsonFlag
+from cwtmae_cli.wording import plural
 
 SPLITS = ("train", "validation", "test")
 
@@ -45,9 +46,10 @@ def render_store_summary(summary: dict) -> None:
     channels = ", ".join(summary["channels"])
     where = _where(summary["path"]) if summary.get("path") else "no store written"
     title = (
-        f"{where}: {summary['n_windows']} windows of {summary['window_s']:g} s "
+        f"{where}: {plural(summary['n_windows'], 'window')} of {summary['window_s']:g} s "
         f"at {summary['fs_hz']:g} Hz ({summary['n_samples']} samples, {channels}) from "
-        f"{summary['n_recordings']} recordings of {summary['n_subjects']} subjects"
+        f"{plural(summary['n_recordings'], 'recording')} of "
+        f"{plural(summary['n_subjects'], 'subject')}"
     )
     if not summary.get("complete", True):
         title += " [incomplete: prepare was interrupted; rerun it to resume]"
@@ -77,9 +79,10 @@ def render_store_summary(summary: dict) -> None:
     if gaps.get("n_gaps"):
         n_rec = len(gaps["recordings"])
         out.print(
-            f"interpolated {gaps['n_gaps']} gap(s) of NaN/Inf samples of at most "
-            f"{gaps['max_gap_s']:g} s ({gaps['n_samples']} samples in all) in {n_rec} "
-            f"recording(s): {_listing(gaps['recordings'], 5)}; longer gaps drop their windows "
+            f"interpolated {plural(gaps['n_gaps'], 'gap')} of NaN/Inf samples of at most "
+            f"{gaps['max_gap_s']:g} s ({plural(gaps['n_samples'], 'sample')} in all) in "
+            f"{plural(n_rec, 'recording')}: {_listing(gaps['recordings'], 5)}; longer gaps drop "
+            "their windows "
             "as non-finite",
             highlight=False,
         )
@@ -169,21 +172,23 @@ def split_warnings(summary: dict) -> list[str]:
         wanted = code < len(fractions) and fractions[code] > 0
         if wanted and summary["n_windows"] and not summary["splits"][name]["n_subjects"]:
             lines.append(
-                f"the {name} split is empty: {summary['n_subjects']} subject(s) with windows "
-                "are too few to give every split one"
+                f"the {name} split is empty: only {plural(summary['n_subjects'], 'subject')} "
+                "with windows, too few to give every split one"
             )
         for label in summary["splits"][name].get("missing_classes") or []:
             who = holders.get(label, [])
             lines.append(
-                f"the {name} split has no {label} window: {len(who)} subject(s) hold {label} "
+                f"the {name} split has no {label} window: {plural(len(who), 'subject')} "
+                f"{'holds' if len(who) == 1 else 'hold'} {label} "
                 f"({_listing(who, 5)}) and a subject is never divided, so not every split "
                 f"can get one; metrics on {name} flag it"
             )
     moved = summary.get("subjects_moved") or []
     if moved:
         lines.append(
-            f"the source changed since the store was finished: {len(moved)} subject(s) changed "
-            f"split ({_listing(moved, 5)}); runs trained on the old split are not comparable"
+            f"the source changed since the store was finished: {plural(len(moved), 'subject')} "
+            f"changed split ({_listing(moved, 5)}); runs trained on the old split are not "
+            "comparable"
         )
     return lines
 

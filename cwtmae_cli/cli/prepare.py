@@ -10,6 +10,7 @@ import typer
 
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
 from cwtmae_cli.cli.options import JsonFlag, Workdir
+from cwtmae_cli.wording import plural
 
 Recipe = Annotated[
     str,
@@ -196,7 +197,8 @@ def prepare(
         render_store_summary(summary)
         resumed = summary["recordings_resumed"]
         if resumed:
-            note(f"resumed: {resumed} recording(s) were already in the store")
+            were = "was" if resumed == 1 else "were"
+            note(f"resumed: {plural(resumed, 'recording')} {were} already in the store")
     problem = summary_problem(summary)
     if problem:
         raise DataError(problem)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
+from cwtmae_cli.wording import plural
 
 
 class TrainingProgress:
@@ -70,7 +71,8 @@ def render_summary(summary: dict[str, Any], title: str) -> None:
     table.add_row(
         "steps",
         f"{summary['steps']} / {summary['total_steps']} "
-        f"({summary['epochs']} epochs) on {summary['world_size']} process(es)",
+        f"({summary['epochs']} epochs) on "
+        f"{plural(summary['world_size'], 'process', 'processes')}",
     )
     for key, value in summary.get("train", {}).items():
         table.add_row(f"train {key} (last log)", _num(value))

@@ -31,6 +31,7 @@ from cwtmae_cli.data.split import assign_splits
 from cwtmae_cli.data.store import describe_store, open_store
 from cwtmae_cli.data.writer import StoreWriter
 from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
+from cwtmae_cli.wording import plural
 
 _ABSENT = object()  # a recipe key missing from one side of a comparison
 
@@ -267,7 +268,7 @@ def summary_problem(summary: dict) -> str | None:
     skipped = summary.get("skipped", [])
     if summary["n_windows"] == 0:
         drops = ", ".join(f"{reason}: {n}" for reason, n in summary["dropped"].items())
-        msg = f"no windows kept from {summary['n_recordings']} recording(s)"
+        msg = f"no windows kept from {plural(summary['n_recordings'], 'recording')}"
         if drops:
             msg += f" (dropped: {drops})"
         empty = summary.get("recordings_without_windows") or []
@@ -280,11 +281,15 @@ def summary_problem(summary: dict) -> str | None:
                 "`[trim_wake] enabled = false`"
             )
         if skipped:
-            msg += f"; {len(skipped)} recording(s) failed, first: {skipped[0]['reason']}"
+            msg += f"; {plural(len(skipped), 'recording')} failed, first: {skipped[0]['reason']}"
         if summary.get("path") is None:
             msg += "; no store was written"
         return msg
     if skipped:
         first = skipped[0]["reason"]
-        return f"{len(skipped)} recording(s) skipped (first: {first}); the others were written"
+        kept = plural(summary["n_recordings"], "recording")
+        return (
+            f"{plural(len(skipped), 'recording')} skipped (first: {first}); the windows of the "
+            f"other {kept} were written"
+        )
     return None

@@ -14,6 +14,7 @@ import numpy as np
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import BAD_LABEL
 from cwtmae_cli.evaluate.table import PredictionTable
+from cwtmae_cli.wording import plural
 
 # Hypnogram order, top to bottom, when the classes are sleep stages; other models keep their order.
 _SLEEP_ORDER = ("W", "WAKE", "REM", "R", "N1", "N2", "N3", "N4")
@@ -157,7 +158,7 @@ def hypnogram_figure(table: PredictionTable, reference: Reference | None = None)
     if reference is not None:
         same, n_both = agreement(labels, reference.labels)
         if n_both:
-            title += f"; agrees with the reference in {same} of {n_both} windows"
+            title += f"; agrees with the reference in {same} of {plural(n_both, 'window')}"
             title += f" ({100 * same / n_both:.1f} %)"
     ax_cls.set_title(title)
     ax_conf.set_ylim(0.0, 1.0)

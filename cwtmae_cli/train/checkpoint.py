@@ -22,6 +22,7 @@ from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, ConfigError, TrainingError
 from cwtmae_cli.model.pretrained import WEIGHTS_FILE
 from cwtmae_cli.train.state import TRAIN_STATE_FILE
+from cwtmae_cli.wording import plural
 
 FORMAT_VERSION = 1
 META_FILE = "meta.json"
@@ -242,7 +243,8 @@ def load_weights(model: nn.Module, ckpt: Path, meta: dict[str, Any] | None = Non
         raise CheckpointError(
             f"{Path(ckpt) / WEIGHTS_FILE} does not fit the model: `{key}` has shape "
             f"{tuple(state[key].shape)} in the file but {tuple(own[key].shape)} in the model "
-            f"built from {META_FILE} ({len(wrong)} tensor(s) differ)"
+            f"built from {META_FILE} ({plural(len(wrong), 'tensor')} "
+            f"{'differs' if len(wrong) == 1 else 'differ'})"
         )
     result = unwrap_model(model).load_state_dict(state, strict=False)
     if result.missing_keys or result.unexpected_keys:

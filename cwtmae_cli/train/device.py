@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from cwtmae_cli.errors import UsageError
+from cwtmae_cli.wording import plural
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -23,7 +24,8 @@ def resolve_device(name: str = "auto") -> torch.device:
         device = torch.device(name)
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise UsageError(
-                f"--device {name}: only {torch.cuda.device_count()} CUDA device(s) visible"
+                f"--device {name}: only {plural(torch.cuda.device_count(), 'CUDA device')} "
+                "visible"
             )
         return device
     raise UsageError(f"unknown --device `{name}`; use auto, cpu, cuda or cuda:N")

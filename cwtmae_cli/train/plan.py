@@ -18,6 +18,7 @@ from cwtmae_cli.train.checkpoint import read_meta, resolve_checkpoint
 from cwtmae_cli.train.config import TrainConfig, resolve_config, resume_config
 from cwtmae_cli.train.device import resolve_device
 from cwtmae_cli.train.rundir import CHECKPOINTS_DIR, check_new_run_dir
+from cwtmae_cli.wording import plural
 from cwtmae_cli.workdir import find_store, new_run_dir, resolve_workdir
 
 KIND_OF_COMMAND = {"pretrain": "mae", "finetune": "classifier"}
@@ -87,13 +88,15 @@ def check_devices(config: TrainConfig) -> None:
     device = resolve_device(config.device)
     if device.type == "cuda" and config.gpus > torch.cuda.device_count():
         raise UsageError(
-            f"--gpus {config.gpus} but only {torch.cuda.device_count()} CUDA device(s) are visible"
+            f"--gpus {config.gpus} but only {plural(torch.cuda.device_count(), 'CUDA device')} "
+            f"{'is' if torch.cuda.device_count() == 1 else 'are'} visible"
         )
     cores = os.cpu_count() or 1
     most = max(2, cores)  # two gloo processes are fine anywhere (tests, small checks)
     if device.type == "cpu" and config.gpus > most:
         raise UsageError(
-            f"--gpus {config.gpus} CPU processes but this machine has {cores} CPU core(s); "
+            f"--gpus {config.gpus} CPU processes but this machine has "
+            f"{plural(cores, 'CPU core')}; "
             f"use at most --gpus {most}"
         )
 

@@ -22,6 +22,7 @@ from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, plan_run
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.worker import run_worker
+from cwtmae_cli.wording import plural
 
 FIGURE_FILE = "reconstruction.png"
 
@@ -70,7 +71,8 @@ def plan_pretrain(flags: dict[str, Any], config_file: Path | None = None) -> Run
     )
     if len(dataset) < config.batch_size:
         raise DataError(
-            f"store {plan.store} has {len(dataset)} windows in split(s) "
+            f"store {plan.store} has {plural(len(dataset), 'window')} in "
+            f"{'split' if len(config.splits) == 1 else 'splits'} "
             f"{','.join(config.splits)}, fewer than one batch of {config.batch_size}; "
             "lower --batch-size or widen --splits"
         )

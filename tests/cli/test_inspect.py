@@ -94,8 +94,8 @@ def test_store_summary_names_subjects_per_split_and_the_classes_a_split_lacks(tm
     for name, subject in (("train", "a"), ("validation", "b"), ("test", "c")):
         assert f"{name} subjects: {subject}\n" in result.stdout
     warnings = " ".join(result.stderr.split())
-    assert "the train split has no REM window: 2 subject(s) hold REM (b, c)" in warnings
-    assert "the validation split has no W window: 2 subject(s) hold W (a, c)" in warnings
+    assert "the train split has no REM window: 2 subjects hold REM (b, c)" in warnings
+    assert "the validation split has no W window: 2 subjects hold W (a, c)" in warnings
     assert "the test split has no N2 window" in warnings
     info = describe_store(path)
     assert [info["splits"][s]["missing_classes"] for s in ("train", "validation", "test")] == [

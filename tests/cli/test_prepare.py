@@ -130,7 +130,7 @@ def test_bad_edf_is_skipped_listed_and_exits_1(edf_folder, tmp_path, case):
     out = tmp_path / "s.zarr"
     result = _invoke("edf", "--source", str(edf_folder), "--channels", "C3-A2", "--out", str(out))
     assert result.exit_code == 1
-    assert _error(result).startswith("error: 1 recording(s) skipped") and expected in result.stderr
+    assert _error(result).startswith("error: 1 recording skipped") and expected in result.stderr
     assert "bad" in result.stdout  # the skipped table
     from cwtmae_cli.data.store import open_store
 
@@ -176,7 +176,7 @@ def test_everything_dropped_says_why(shared_data, tmp_path):
     )
     assert result.exit_code == 1
     message = _error(result)
-    assert "no windows kept from 1 recording(s) (dropped: wake-trimmed: 10)" in message
+    assert "no windows kept from 1 recording (dropped: wake-trimmed: 10)" in message
     assert "`[trim_wake] enabled = false`" in message
     assert not (tmp_path / "s.zarr").exists()  # no empty store for the next command to trip on
 
@@ -243,7 +243,7 @@ def test_summary_lists_subjects_per_split_and_states_resampling(edf_folder, tmp_
     assert result.exit_code == 0, result.stderr
     assert "train subjects: sub\n" in result.stdout
     assert "resampled 256 Hz → 100 Hz: 3 recordings (sub0, sub1, sub2)" in result.stdout
-    assert "the validation split is empty: 1 subject(s)" in result.stderr
+    assert "the validation split is empty: only 1 subject with windows" in result.stderr
 
 
 def test_a_second_prepare_refuses_while_the_first_holds_the_lock(edf_folder, tmp_path):

@@ -141,7 +141,7 @@ def test_prepare_states_the_gaps_it_bridged_and_refuses_a_negative_max_gap(tmp_p
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "s.zarr")])
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
-    assert "interpolated 1 gap(s) of NaN/Inf samples of at most 0.1 s (11 samples in all)" in text
+    assert "interpolated 1 gap of NaN/Inf samples of at most 0.1 s (11 samples in all)" in text
     assert "resampled 360 Hz → 100 Hz: 1 recording (g1)" in text
     bad = CliRunner().invoke(app, [*args, "--max-gap-s", "-1", "--out", str(tmp_path / "t.zarr")])
     assert bad.exit_code == 2 and "--max-gap-s must be in [0, 60] seconds" in bad.stderr

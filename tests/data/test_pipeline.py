@@ -185,7 +185,7 @@ def test_bad_recordings_are_skipped_and_listed_or_stop_strict_runs(edf_folder, t
     assert "cut.edf is truncated" in reasons["cut"]
     assert "shorter than one 30-s window" in reasons["short"]
     assert summary["n_windows"] == 16 and summary["recordings_written"] == 4
-    assert summary_problem(summary).startswith("2 recording(s) skipped")
+    assert summary_problem(summary).startswith("2 recordings skipped")
     assert open_store(tmp_path / "s.zarr").attrs["skipped"] == summary["skipped"]
     with pytest.raises(DataError, match="cut.edf is truncated.*--strict"):
         prepare_store(recipe, edf_folder, tmp_path / "t.zarr", strict=True)

@@ -96,4 +96,4 @@ def test_the_same_command_joins_a_torchrun_launch(tmp_path, store) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert (run / "FINISHED").exists()
     assert done.stdout.count("run folder") == 1  # only rank 0 reports
-    assert "4 / 4" in done.stdout and "on 2 process(es)" in done.stdout
+    assert "4 / 4" in done.stdout and "on 2 processes" in done.stdout
