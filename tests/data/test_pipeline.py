@@ -269,9 +269,10 @@ def test_a_finished_store_whose_source_grew_reassigns_and_names_the_moved_subjec
     assert moved and grown["subjects_moved"] == moved  # the seeded deal of 10 differs from 4's
     assert grown["recordings_resumed"] == 4 and grown["n_subjects"] == 10
     from cwtmae_cli.cli.inspect import split_warnings
+    from cwtmae_cli.wording import plural
 
     said = [line for line in split_warnings(grown) if "changed split" in line]
     assert said == [
-        f"the source changed since the store was finished: {len(moved)} subject(s) changed "
-        f"split ({', '.join(moved)}); runs trained on the old split are not comparable"
+        f"the source changed since the store was finished: {plural(len(moved), 'subject')} "
+        f"changed split ({', '.join(moved)}); runs trained on the old split are not comparable"
     ]
