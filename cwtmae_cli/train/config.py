@@ -216,6 +216,7 @@ def resolved_settings(
     total_steps: int,
     model_config: dict[str, Any],
     preset: str | None,
+    channel_name: str | None = None,
 ) -> dict[str, Any]:
     """What a run really uses, for its ``config.json``: every setting with ``auto`` and the
     "not given" ``None`` replaced by the value in force (the device used, the schedule in both
@@ -231,6 +232,7 @@ def resolved_settings(
         steps_per_epoch=steps_per_epoch,
         model=preset if preset is not None else settings.get("model"),
         model_config=dict(model_config),
+        channel_name=channel_name,  # the store channel --channel (an index or a name) picked
     )
     if "mask_ratio" in settings:
         settings["mask_ratio"] = model_config["mask_ratio"]

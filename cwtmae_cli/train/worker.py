@@ -56,6 +56,7 @@ def run_worker(
                 total_steps=engine.total_steps,
                 model_config=job.meta["model_config"],
                 preset=job.meta.get("preset"),
+                channel_name=job.meta.get("preprocessing", {}).get("channel"),
             )
         )
     if plan.resume_ckpt is not None:

@@ -89,8 +89,10 @@ def test_resolved_settings_hold_the_values_in_force() -> None:
         total_steps=12,
         model_config=model_config,
         preset="tiny",
+        channel_name="EEG Fpz-Cz",
     )
     assert _no_unresolved(resolved), resolved
+    assert (resolved["channel"], resolved["channel_name"]) == (0, "EEG Fpz-Cz")
     assert (resolved["device"], resolved["mask_ratio"]) == ("cpu", 0.75)
     assert (resolved["steps"], resolved["epochs"], resolved["steps_per_epoch"]) == (12, 3.0, 4)
     assert resolved["model_config"] == model_config and resolved["world_size"] == 1
