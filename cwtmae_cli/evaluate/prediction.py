@@ -141,6 +141,14 @@ class Predictor:
                 f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
                 "checkpoint (from `cwtmae finetune`)"
             )
+        fs_hz = float((meta.get("preprocessing") or {}).get("fs_hz") or 0)
+        if stride_s is not None and fs_hz > 0:  # checked before the model is loaded
+            n = stride_s * fs_hz
+            if n < 1 or abs(n - round(n)) > 1e-6:
+                raise UsageError(
+                    f"--stride-s {stride_s:g} is not a whole number of samples at the "
+                    f"checkpoint's {fs_hz:g} Hz (a multiple of {1 / fs_hz:g} s)"
+                )
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
         self.checkpoint = Path(checkpoint)

@@ -77,3 +77,26 @@ def test_cwtmae_alone_still_shows_the_command_list() -> None:
     result = runner.invoke(app, [])
     assert "Usage" in result.output and "prepare" in result.output
     assert "error:" not in result.output
+
+
+def test_a_stride_off_the_sample_grid_is_refused_before_the_model_loads(tmp_path, monkeypatch):
+    from results_fixtures import SLEEP_LABELS, save_classifier, tiny_classifier
+
+    from cwtmae_cli.train import checkpoint
+
+    ckpt = save_classifier(tmp_path / "ckpt", tiny_classifier(5), SLEEP_LABELS)
+    edf = tmp_path / "rec.edf"
+    edf.write_bytes(b"")  # never read: the stride is refused first
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the options were checked")
+
+    monkeypatch.setattr(checkpoint, "load_classifier", no_loading)
+    result = runner.invoke(
+        app, ["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"),
+              "--stride-s", "0.0013", "--device", "cpu"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--stride-s 0.0013 is not a whole number of samples at the checkpoint's 100 Hz" in (
+        result.stderr
+    )
