@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -206,7 +206,8 @@ class Predictor:
         if not math.isclose(rec.fs_hz, self.fs_hz):
             raw_quality = self._raw_quality(signal, rec.fs_hz)
             signal = resample(signal, rec.fs_hz, self.fs_hz)  # (1, m)
-        windows, onset_s, _ = cut_policy_windows(signal, self.fs_hz, self.policy)
+        windows, onset_s, n_pad = cut_policy_windows(signal, self.fs_hz, self.policy)
+        info = replace(info, padded_s=round(n_pad / self.fs_hz, 6))
         if len(windows) == 0:
             raise DataError(
                 f"{Path(path).name} lasts {signal.shape[1] / self.fs_hz:.1f} s, shorter than one "
@@ -318,6 +319,7 @@ def predict_paths(
             predictor.fs_hz,
             predictor.n_samples,
             table_file=table_path.name,
+            window_policy=predictor.policy.to_dict(),
         )
         write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
         if sidecar is not None:

@@ -35,6 +35,8 @@ class InputInfo:
         fs_in_hz: the file's sampling rate of that channel.
         start: clock date-time of the first sample from the header (naive), or None.
         start_source: which header gave it (``EDF header``, ``WFDB header``), or None.
+        padded_s: seconds of padding added to a recording shorter than one window (the
+            covering window policy), else 0.
     """
 
     channel: str
@@ -42,6 +44,7 @@ class InputInfo:
     fs_in_hz: float
     start: datetime | None = None
     start_source: str | None = None
+    padded_s: float = 0.0
 
 
 def describe_reading(info: InputInfo, fs_hz: float) -> str:
@@ -86,6 +89,7 @@ def prediction_provenance(
     fs_hz: float,
     n_samples: int,
     table_file: str,
+    window_policy: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The sidecar document of one prediction table (``table.input`` must be set)."""
     info: InputInfo = table.input
@@ -108,6 +112,8 @@ def prediction_provenance(
         "window_s": table.window_s,
         "stride_s": table.stride_s,
         "n_samples_per_window": n_samples,
+        "window_policy": window_policy,
+        "padded_s": info.padded_s,
         "label_names": list(table.label_names),
         "recording_start": info.start.isoformat() if info.start else None,
         "recording_start_source": info.start_source if info.start else None,

@@ -79,6 +79,9 @@ def test_predict_folder_writes_a_summary_of_mean_probabilities(cinc):
         assert row["label"] == LABELS[int(np.argmax(mean))]
         assert float(row["confidence"]) == pytest.approx(mean.max(), abs=2e-6)
     assert {r["recording"]: int(r["n_windows"]) for r in rows}["A01364"] == 1  # 9.3 s: padded
+    short = json.loads((out / "A01364_pred.json").read_text())  # the sidecar says so
+    assert short["padded_s"] == pytest.approx(0.68) and short["window_policy"]["cover"] is True
+    assert json.loads((out / "A00001_pred.json").read_text())["padded_s"] == 0
 
 
 def test_evaluate_per_recording_scores_records_like_predict(cinc):
