@@ -90,6 +90,15 @@ def window_subjects(recording: np.ndarray, recording_subjects: Sequence[str]) ->
     return names[np.asarray(recording, dtype=np.int64)]
 
 
+def min_subjects(n_folds: int) -> int:
+    """The fewest subjects for which the largest fold (``ceil(n / K)`` subjects) still leaves 2
+    subjects outside it, one to train on and one to validate on: ``K`` for ``K >= 3``, 4 for 2."""
+    n = n_folds
+    while n - -(-n // n_folds) < 2:
+        n += 1
+    return n
+
+
 def build_folds(
     labels: np.ndarray,
     recording: np.ndarray,
@@ -108,11 +117,12 @@ def build_folds(
     labels = np.asarray(labels, dtype=np.int64)
     counts = subject_class_counts(labels, recording, list(recording_subjects), n_classes)
     counts = {s: c for s, c in counts.items() if c.sum() > 0}  # subjects with labelled windows
-    if len(counts) < n_folds + 1:
+    need = min_subjects(n_folds)
+    if len(counts) < need:
         raise DataError(
-            f"{len(counts)} subjects with labelled windows for {n_folds} folds; each fold needs "
-            f"test subjects and, among the others, training and validation subjects (at least "
-            f"{n_folds + 1} subjects); lower --folds"
+            f"{len(counts)} subjects with labelled windows for {n_folds} folds; every fold needs "
+            f"test subjects and at least 2 others (training and validation), so {n_folds} folds "
+            f"need at least {need} subjects; lower --folds"
         )
     fold_of = subject_folds(counts, n_folds, seed)
     subject = window_subjects(recording, recording_subjects)  # (N,)
@@ -176,6 +186,7 @@ __all__ = [
     "SETTINGS",
     "Fold",
     "build_folds",
+    "min_subjects",
     "fold_warnings",
     "fraction_key",
     "label_subset",

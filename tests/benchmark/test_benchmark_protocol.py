@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from cwtmae_cli.benchmark.protocol import (
+    Fold,
     build_folds,
     fold_warnings,
     label_subset,
+    min_subjects,
     parse_fractions,
     window_subjects,
 )
@@ -57,9 +59,15 @@ def test_folds_are_deterministic_for_a_seed_and_hold_every_class() -> None:
 
 def test_too_few_subjects_and_bad_settings_are_refused() -> None:
     labels, recording, subjects = _windows(SUBJECTS)
-    with pytest.raises(DataError, match="8 subjects with labelled windows for 8 folds"):
-        build_folds(labels, recording, subjects, 2, 8, 0.2)
-    build_folds(labels, recording, subjects, 2, 7, 0.2)  # 7 folds: 8 subjects are enough
+    with pytest.raises(DataError, match="8 subjects with labelled windows for 9 folds"):
+        build_folds(labels, recording, subjects, 2, 9, 0.2)
+    for n_folds in (2, 3, 8):  # one test subject per fold leaves 7 others
+        folds = build_folds(labels, recording, subjects, 2, n_folds, 0.2)
+        assert all(f.val_subjects and f.train_subjects for f in folds)
+    three = _windows(SUBJECTS[:3])
+    with pytest.raises(DataError, match="2 folds need at least 4 subjects"):
+        build_folds(*three[:2], three[2], 2, 2, 0.5)  # a fold of 2 would leave 1 subject
+    assert [min_subjects(k) for k in (2, 3, 5)] == [4, 3, 5]
     with pytest.raises(UsageError, match="at least 2 folds"):
         build_folds(labels, recording, subjects, 2, 1, 0.2)
     with pytest.raises(UsageError, match="val-fraction"):
@@ -102,13 +110,12 @@ def test_label_subsets_are_stratified_rounded_half_up_at_least_one_and_nested() 
 
 def test_label_subset_hand_case() -> None:
     # 10 windows of class 0, 1 of class 1 in training: 5 % -> 1 (0.5 rounds up) and 1; 25 % -> 3
-    labels, recording, subjects = _windows([[0] * 10 + [1], [0, 1], [0, 1]])
-    fold = build_folds(labels, recording, subjects, 2, 2, 0.4, seed=0)
-    fold = next(f for f in fold if "s0" in f.train_subjects)
-    assert fold.train_subjects == ("s0",)
+    labels = np.array([0] * 10 + [1, 1, 0], dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    fold = Fold(0, ("b",), (), ("a",), np.array([11, 12]), empty, np.arange(11))
     counts = [np.bincount(labels[label_subset(fold, labels, f)], minlength=2).tolist()
-              for f in (0.05, 0.25)]  # fmt: skip
-    assert counts == [[1, 1], [3, 1]]
+              for f in (0.05, 0.25, 1.0)]  # fmt: skip
+    assert counts == [[1, 1], [3, 1], [10, 1]]
 
 
 @pytest.mark.parametrize("text", ["0,0.5", "1.5", "-0.1", "x", "0.2,0.20"])

@@ -198,7 +198,7 @@ def _error(result) -> str:
         (["--folds", "1"], 2, "needs at least 2 folds"),
         (["--label-fractions", "0,1"], 2, "outside (0, 1]"),
         (["--label-fractions", "0.5,1.5"], 2, "outside (0, 1]"),
-        (["--folds", "8"], 1, "at least 9 subjects"),
+        (["--folds", "9"], 1, "need at least 9 subjects"),
         (["--batch-size", "64"], 1, "fewer than one batch of 64"),
         (["--resume", "nowhere"], 2, "not a benchmark run folder"),
     ],
