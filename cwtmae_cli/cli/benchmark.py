@@ -80,17 +80,28 @@ def render(doc: dict[str, Any]) -> None:
         "(mean ± sd over folds)",
         title_justify="left",
     )
-    for col in ("setting", "labels", "folds", *(name for _, name in _METRIC_NAMES)):
-        table.add_column(col, justify="left" if col == "setting" else "right", no_wrap=True)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("labels", justify="right", no_wrap=True)
+    table.add_column("folds", justify="right", no_wrap=True)
+    for _, name in _METRIC_NAMES:
+        table.add_column(name, justify="right")
+    partial = False
     for setting, by_fraction in doc["summary"].items():
         for key, stats in by_fraction.items():
-            table.add_row(
-                setting,
-                f"{float(key) * 100:g} %",
-                str(stats["n_folds"]),
-                *(format_mean_sd(stats[m]) for m, _ in _METRIC_NAMES),
-            )
+            cells = []
+            for metric, _ in _METRIC_NAMES:
+                text = format_mean_sd(stats[metric])
+                if 0 < stats[metric]["n"] < stats["n_folds"]:
+                    text, partial = f"{text} (n={stats[metric]['n']})", True
+                cells.append(text)
+            table.add_row(setting, f"{float(key) * 100:g} %", str(stats["n_folds"]), *cells)
     out.print(table)
+    if partial:
+        out.print(
+            "(n=...): over the folds where the metric is defined (kappa is not when truth and "
+            "predictions hold one class)",
+            highlight=False,
+        )
     gains = label_efficiency_gain(doc["summary"])
     gain = Table(title="macro-F1 gain of pretraining (pretrained - scratch)", title_justify="left")
     gain.add_column("labels")

@@ -225,3 +225,21 @@ def test_resume_refuses_new_settings(bench) -> None:
     result = runner.invoke(app, ["benchmark", "--resume", str(out), "--folds", "3"])
     assert result.exit_code == 2
     assert "leave out --folds" in _error(result)
+
+
+def test_the_table_says_when_a_mean_covers_fewer_folds(capsys) -> None:
+    from cwtmae_cli.benchmark.results import summarize
+    from cwtmae_cli.cli.benchmark import render
+
+    def cell(fold: int, setting: str, kappa: float | None) -> dict:
+        scores = {"accuracy": 0.9, "balanced_accuracy": 0.8, "macro_f1": 0.7, "cohen_kappa": kappa}
+        return {"fold": fold, "setting": setting, "label_fraction": 1.0, "test": scores}
+
+    cells = [cell(0, "pretrained", 0.5), cell(1, "pretrained", None),
+             cell(0, "scratch", 0.25), cell(1, "scratch", 0.75)]  # fmt: skip
+    doc = {"settings": {"n_folds": 2}, "summary": summarize(cells, [1.0]), "run_dir": "r"}
+    render(doc)
+    text = capsys.readouterr().out
+    assert text.count("(n=1)") == 1  # pretrained kappa: one fold of two defines it
+    assert "0.354" in text  # scratch kappa sd: stdev(0.25, 0.75)
+    assert "+0.000" in text  # macro-F1 gain: 0.7 - 0.7
