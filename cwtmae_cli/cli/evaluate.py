@@ -97,7 +97,9 @@ def render(result) -> None:
             table.add_row(name, *[cell(v) for v in values])
         out.print(table)
 
-    if result.per_recording:
+    if result.recording_level:  # labels per recording: one answer per recording
+        render_recording_rows(result.recording_level["recordings"], result.per_recording or [])
+    elif result.per_recording:
         per_rec = Table(title="per recording", title_justify="left")
         for col in ("recording", "windows", "accuracy", "balanced acc.", "macro-F1", "kappa"):
             per_rec.add_column(col, justify="left" if col == "recording" else "right")
@@ -113,6 +115,29 @@ def render(result) -> None:
         out.print(per_rec)
     if result.recording_level:
         render_recording_level(result.recording_level, result.split)
+
+
+def render_recording_rows(recordings: list[dict], window_rows: list[dict]) -> None:
+    """One row per recording whose label is per recording: truth, answer (the mean of its
+    windows' probabilities), its confidence, and the share of its windows classified right."""
+    from rich.table import Table
+
+    right = {row["recording"]: row["accuracy"] for row in window_rows}
+    table = Table(title="per recording", title_justify="left")
+    for col in ("recording", "windows", "true", "predicted", "confidence", "windows right"):
+        table.add_column(
+            col, justify="left" if col in ("recording", "true", "predicted") else "right"
+        )
+    for row in recordings:
+        table.add_row(
+            row["recording"],
+            str(row["n_windows"]),
+            row["label"],
+            row["predicted"],
+            _fmt(row["confidence"], 3),
+            _fmt(right.get(row["recording"]), 3),
+        )
+    out.print(table)
 
 
 def render_recording_level(level: dict, split: str) -> None:

@@ -197,14 +197,16 @@ def evaluate_checkpoint(
     y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
     label_names = list(meta["label_names"])
     rows = None
+    ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
     if per_recording:
-        ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
         rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
     by_recording = labels_per_recording(store.recordings, dataset.recording)
     recording_level = None
     if per_recording and by_recording:
         score = (store.attrs.get("recipe") or {}).get("score")
-        recording_level = recording_metrics(probs, y_true, dataset.recording, label_names, score)
+        recording_level = recording_metrics(
+            probs, y_true, dataset.recording, label_names, score, recording_ids=ids
+        )
     return EvaluationResult(
         checkpoint=str(checkpoint.resolve()),
         store=str(store_path.resolve()),

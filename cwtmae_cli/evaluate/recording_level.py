@@ -95,6 +95,7 @@ def recording_metrics(
     recording: np.ndarray,
     label_names: Sequence[str],
     score: dict | None = None,
+    recording_ids: Sequence[str] | None = None,
 ) -> dict:
     """Metrics over recordings: each one's truth is its windows' (common) label, its prediction
     the class of the highest mean window probability.
@@ -103,12 +104,14 @@ def recording_metrics(
         probs: (N, K) window probabilities; y_true: (N,) window labels; recording: (N,) index
             of each window's recording.
         score: a recipe's ``[score]`` (``{"name", "mean_f1": [class, ...]}``), or None.
+        recording_ids: names of the recordings (indexed by ``recording``), for ``recordings``.
 
     Returns:
         :func:`classification_metrics` of the recordings (``summary.n_windows`` counts
         recordings) plus ``n_recordings`` and ``score`` (``{"name", "classes", "value",
         "missing"}``: the mean F1 of the named classes; ``missing`` lists those without a
-        true recording, whose F1 of 0 is in the mean) or None.
+        true recording, whose F1 of 0 is in the mean) or None, and ``recordings``: one
+        ``{"recording", "n_windows", "label", "predicted", "confidence"}`` per recording.
     """
     order, means = mean_by_recording(probs, recording)  # (R,), (R, K)
     truth = np.empty(len(order), dtype=np.int64)
@@ -124,6 +127,16 @@ def recording_metrics(
     result = classification_metrics(truth, predicted, label_names)
     result["n_recordings"] = int(len(order))
     result["score"] = challenge_score(result["per_class"], score) if score else None
+    result["recordings"] = [
+        {
+            "recording": str(recording_ids[int(rec)]) if recording_ids else str(int(rec)),
+            "n_windows": int((recording == rec).sum()),
+            "label": label_names[truth[r]],
+            "predicted": label_names[predicted[r]],
+            "confidence": float(means[r, predicted[r]]) if np.isfinite(means[r]).all() else None,
+        }
+        for r, rec in enumerate(order)
+    ]
     return result
 
 

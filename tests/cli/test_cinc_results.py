@@ -104,7 +104,11 @@ def test_evaluate_per_recording_scores_records_like_predict(cinc):
     f1 = {row["label"]: row["f1"] for row in level["per_class"]}
     assert level["score"]["classes"] == ["N", "A", "O"]
     assert level["score"]["value"] == pytest.approx((f1["N"] + f1["A"] + f1["O"]) / 3)
+    answers = {r["recording"]: (r["label"], r["predicted"]) for r in level["recordings"]}
+    assert answers == {name: (RECORDS[name], predicted[name]) for name in RECORDS}
     shown = _invoke([*args, "--per-recording", "--device", "cpu"])
     assert "6 recordings" in shown.stdout and "CinC 2017 challenge score" in shown.stdout
+    # per record: truth, answer, confidence; not kappa and the like of its one-class windows
+    assert "windows right" in shown.stdout and "balanced acc." not in shown.stdout
     plain = _invoke([*args, "--device", "cpu"])
     assert "challenge score" not in plain.stdout and "--per-recording" in plain.stderr
