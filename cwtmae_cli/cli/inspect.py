@@ -33,7 +33,8 @@ def window_policy_line(summary: dict) -> str | None:
         padded = (summary.get("padded") or {}).get("recordings") or []
         if padded:
             line += (
-                f"; {len(padded)} recording(s) shorter than one window padded with their median "
+                f"; {plural(len(padded), 'recording')} shorter than one window padded with "
+                f"{'its' if len(padded) == 1 else 'their'} median "
                 f"(at most {summary['padded']['max_padded_s']:g} s): {_listing(padded, 5)}"
             )
     return line

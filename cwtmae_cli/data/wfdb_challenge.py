@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from cwtmae_cli.errors import DataError
+from cwtmae_cli.wording import plural
 
 MAT_VARIABLE = "val"
 _DEFAULT_GAIN = 200.0  # WFDB: an ADC gain of 0 means "uncalibrated, 200 units per unit"
@@ -131,7 +132,7 @@ def _load_val(path: Path, name: str, n_signals: int, sig_len: int | None) -> np.
     if val.ndim != 2 or val.shape[0] != n_signals or not np.issubdtype(val.dtype, np.number):
         raise DataError(
             f"WFDB record {name}: `{MAT_VARIABLE}` in {path.name} has shape {val.shape}; "
-            f"the header describes {n_signals} signal(s)"
+            f"the header describes {plural(n_signals, 'signal')}"
         )
     if sig_len and val.shape[1] != sig_len:
         raise DataError(

@@ -71,8 +71,8 @@ def test_every_record_yields_windows_with_its_label(cinc_links, tmp_path):
     described = describe_store(store_path)  # what prepare and inspect print
     assert described["padded"] == {"recordings": ["A01364"], "max_padded_s": 0.68}
     assert window_policy_line(described) == (
-        "windows every 5 s, each recording covered to its last sample; 1 recording(s) shorter "
-        "than one window padded with their median (at most 0.68 s): A01364"
+        "windows every 5 s, each recording covered to its last sample; 1 recording shorter "
+        "than one window padded with its median (at most 0.68 s): A01364"
     )
 
 
