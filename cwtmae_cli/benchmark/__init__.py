@@ -6,7 +6,8 @@ Sub-modules (imported on demand):
 - ``protocol``: the folds, each fold's validation subjects and the label subsets (numpy only).
 - ``results``: one cell's result, mean ± sd per setting and fraction, ``benchmark.json``.
 - ``plot``: the label-efficiency figure (macro-F1 against the label fraction).
-- ``runner``: the plan (checked before anything is written), the cells, resume.
+- ``plan``: the settings, folds and cells, checked before anything is written; resume's plan.
+- ``runner``: trains and scores the cells not finished yet, writes the results.
 
 This package sits above ``train`` and ``evaluate`` and imports both; neither imports it.
 """

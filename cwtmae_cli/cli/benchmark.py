@@ -203,8 +203,9 @@ def benchmark(
     """Cross-validate fine-tuning from pretraining against from scratch at label fractions."""
     import json
 
+    from cwtmae_cli.benchmark.plan import BenchmarkSettings, plan_benchmark
     from cwtmae_cli.benchmark.protocol import parse_fractions
-    from cwtmae_cli.benchmark.runner import BenchmarkSettings, plan_benchmark, run_benchmark
+    from cwtmae_cli.benchmark.runner import run_benchmark
     from cwtmae_cli.errors import UsageError
 
     training = {
