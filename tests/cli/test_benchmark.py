@@ -243,3 +243,22 @@ def test_the_table_says_when_a_mean_covers_fewer_folds(capsys) -> None:
     assert text.count("(n=1)") == 1  # pretrained kappa: one fold of two defines it
     assert "0.354" in text  # scratch kappa sd: stdev(0.25, 0.75)
     assert "+0.000" in text  # macro-F1 gain: 0.7 - 0.7
+
+
+def test_a_class_kept_above_its_fraction_is_said_and_nothing_is_written(workdir) -> None:
+    from cwtmae_cli.benchmark.plan import BenchmarkSettings, plan_benchmark
+
+    settings = BenchmarkSettings(
+        n_folds=2, label_fractions=(0.1, 1.0), finetune={"batch_size": 3, "device": "cpu"}
+    )
+    before = sorted((workdir / "runs").iterdir())
+    plan = plan_benchmark(settings, workdir=workdir, out=workdir / "runs" / "benchmark-new")
+    assert sorted((workdir / "runs").iterdir()) == before
+    lines = [w for w in plan.warnings if "at label fraction 0.1" in w]
+    for fold in plan.folds:  # 0.1 x n < 0.5 for every class of these small training parts
+        n_class = np.bincount(plan.labels[fold.train], minlength=3)
+        for k, n in enumerate(n_class):
+            line = (f"fold {fold.index} at label fraction 0.1: class `f{k}` has {n} training "
+                    "windows; 1 is kept")  # fmt: skip
+            assert (n > 0 and n < 5) == any(w.startswith(line) for w in lines)
+    assert not any("at label fraction 1:" in w for w in plan.warnings)
