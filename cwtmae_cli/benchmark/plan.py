@@ -22,6 +22,7 @@ from cwtmae_cli.benchmark.protocol import (
 )
 from cwtmae_cli.benchmark.results import cell_name
 from cwtmae_cli.errors import DataError, UsageError
+from cwtmae_cli.wording import plural
 
 PLAN_FILE = "plan.json"
 BENCHMARK_FILE = "benchmark.json"
@@ -145,14 +146,15 @@ def _subset_notes(
             if len(chosen) < batch_size:
                 raise DataError(
                     f"fold {fold.index} at label fraction {fraction_key(fraction)} leaves "
-                    f"{len(chosen)} training windows, fewer than one batch of {batch_size}; "
+                    f"{plural(len(chosen), 'training window')}, fewer than one batch of "
+                    f"{batch_size}; "
                     "lower --batch-size or leave that fraction out"
                 )
             for k in np.flatnonzero((per_class > 0) & (fraction * per_class < 0.5)):
                 lines.append(
                     f"fold {fold.index} at label fraction {fraction_key(fraction)}: class "
-                    f"`{names[k]}` has {per_class[k]} training windows; 1 is kept (at least one "
-                    "window per class), more than the fraction"
+                    f"`{names[k]}` has {plural(int(per_class[k]), 'training window')}; 1 is "
+                    "kept (at least one window per class), more than the fraction"
                 )
     return lines
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from cwtmae_cli.data.split import class_aware_parts, subject_class_counts, subject_folds
 from cwtmae_cli.errors import DataError, UsageError
+from cwtmae_cli.wording import plural
 
 SETTINGS = ("pretrained", "scratch")
 
@@ -120,9 +121,9 @@ def build_folds(
     need = min_subjects(n_folds)
     if len(counts) < need:
         raise DataError(
-            f"{len(counts)} subjects with labelled windows for {n_folds} folds; every fold needs "
-            f"test subjects and at least 2 others (training and validation), so {n_folds} folds "
-            f"need at least {need} subjects; lower --folds"
+            f"{plural(len(counts), 'subject')} with labelled windows for {n_folds} folds; every "
+            "fold needs test subjects and at least 2 others (training and validation), so "
+            f"{n_folds} folds need at least {need} subjects; lower --folds"
         )
     fold_of = subject_folds(counts, n_folds, seed)
     subject = window_subjects(recording, recording_subjects)  # (N,)

@@ -258,7 +258,7 @@ def test_a_class_kept_above_its_fraction_is_said_and_nothing_is_written(workdir)
     for fold in plan.folds:  # 0.1 x n < 0.5 for every class of these small training parts
         n_class = np.bincount(plan.labels[fold.train], minlength=3)
         for k, n in enumerate(n_class):
-            line = (f"fold {fold.index} at label fraction 0.1: class `f{k}` has {n} training "
-                    "windows; 1 is kept")  # fmt: skip
+            windows = "1 training window" if n == 1 else f"{n} training windows"
+            line = f"fold {fold.index} at label fraction 0.1: class `f{k}` has {windows}; 1 is kept"
             assert (n > 0 and n < 5) == any(w.startswith(line) for w in lines)
     assert not any("at label fraction 1:" in w for w in plan.warnings)
