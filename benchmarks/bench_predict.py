@@ -76,7 +76,7 @@ def make_checkpoint(path: Path) -> None:
     import torch
 
     from cwtmae_cli.model import PRESETS, TF_MAE_Classifier
-    from cwtmae_cli.train.checkpoint import save_checkpoint
+    from cwtmae_cli.runtime.checkpoint import save_checkpoint
 
     torch.manual_seed(0)
     n_samples = int(WINDOW_S * FS_HZ)

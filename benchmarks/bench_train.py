@@ -24,8 +24,8 @@ import numpy as np
 import torch
 
 from cwtmae_cli.model import TF_MAE_Classifier, build_mae, preset_config
+from cwtmae_cli.runtime.device import resolve_device
 from cwtmae_cli.train.config import FinetuneConfig, PretrainConfig
-from cwtmae_cli.train.device import resolve_device
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.engine import Engine
 from cwtmae_cli.train.finetune import ClassifierObjective

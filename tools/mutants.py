@@ -75,14 +75,14 @@ T_ROPE = "tests/model/test_rope.py"
 T_CLS = "tests/model/test_classifier.py"
 T_ENCODER = "tests/model/test_encoder.py"
 T_OPT = "tests/train/test_optim_schedule.py"
-T_CKPT = "tests/train/test_checkpoint.py"
+T_CKPT = "tests/runtime/test_checkpoint.py"
 T_ENGINE = "tests/train/test_engine.py"
 T_OBJECTIVE = "tests/train/test_objective.py"
 T_SIGNAL = "tests/data/test_signal.py"
 T_LABELS = "tests/data/test_labels.py"
 T_STORE = "tests/data/test_store.py"
 T_SPLIT = "tests/data/test_split.py"
-T_METRICS = "tests/evaluate/test_eval_metrics.py"
+T_METRICS = "tests/test_metrics.py"
 T_SUMMARY = "tests/evaluate/test_sleep_summary.py"
 T_PREDICTOR = "tests/evaluate/test_predictor.py"
 T_RESAMPLE_RANGE = ("tests/reliability/test_fuzz.py"
@@ -282,15 +282,15 @@ MUTANTS: tuple[Mutant, ...] = (
       "pairs = logits.argmax(dim=1) * n_classes + y",
       "tests/train/test_validation_exact.py", "swapped arguments",
       "validation confusion counts with rows predicted, columns true"),
-    # ---- train/checkpoint.py and state.py -------------------------------------------------------
-    m("checkpoint-prefer-ignored", "train/checkpoint.py",
+    # ---- runtime/checkpoint.py and state.py ---------------------------------------------------
+    m("checkpoint-prefer-ignored", "runtime/checkpoint.py",
       "if prefer == \"best\" and (best / META_FILE).is_file():",
       "if prefer == \"latest\" and (best / META_FILE).is_file():",
       T_CKPT, "inverted condition", "a run folder resolves to best when latest is asked"),
-    m("checkpoint-oldest-step", "train/checkpoint.py",
+    m("checkpoint-oldest-step", "runtime/checkpoint.py",
       "return steps[-1]", "return steps[0]",
       T_CKPT, "off-by-one", "a run folder resolves to its oldest checkpoint"),
-    m("state-numpy-position-lost", "train/state.py",
+    m("state-numpy-position-lost", "runtime/state.py",
       "\"pos\": int(np_pos),", "\"pos\": 0,",
       T_CKPT, "state lost", "numpy's RNG position not saved: resume draws other numbers"),
     # ---- data/windows.py ------------------------------------------------------------------------
@@ -384,16 +384,16 @@ MUTANTS: tuple[Mutant, ...] = (
       "subject = subject_of(spec.subject_regex, rid)", "subject = rid",
       "tests/data/test_split_by_subject.py tests/data/test_sources.py", "flag ignored",
       "every recording its own subject: two nights of a subject can land in two splits"),
-    # ---- evaluate/metrics.py --------------------------------------------------------------------
-    m("metrics-normalise-columns", "evaluate/metrics.py",
+    # ---- metrics.py --------------------------------------------------------------------
+    m("metrics-normalise-columns", "metrics.py",
       "support = counts.sum(axis=1, keepdims=True)  # (K, 1)",
       "support = counts.sum(axis=0, keepdims=True)  # (K, 1)",
       T_METRICS, "wrong axis", "confusion matrix normalised by columns"),
-    m("metrics-macro-over-present", "evaluate/metrics.py",
+    m("metrics-macro-over-present", "metrics.py",
       "f1_score(y_true, y_pred, labels=labels, average=\"macro\", zero_division=0)",
       "f1_score(y_true, y_pred, average=\"macro\", zero_division=0)",
       T_METRICS, "flag ignored", "macro-F1 over the classes present only"),
-    m("metrics-recordings-sorted", "evaluate/metrics.py",
+    m("metrics-recordings-sorted", "metrics.py",
       "for rec in recording[np.sort(first)]:", "for rec in recording[first]:",
       T_METRICS, "wrong order", "per-recording rows sorted by index, not by appearance"),
     # ---- evaluate/prediction.py and inference.py ------------------------------------------------

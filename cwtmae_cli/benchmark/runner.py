@@ -45,15 +45,15 @@ from cwtmae_cli.workdir import FINISHED_MARKER
 def score_windows(
     checkpoint: Path, store: Path, positions: np.ndarray, device: str, batch_size: int = 64
 ) -> dict[str, Any]:
-    """:func:`~cwtmae_cli.evaluate.metrics.classification_metrics` of a classifier checkpoint
+    """:func:`~cwtmae_cli.metrics.classification_metrics` of a classifier checkpoint
     on the labelled store windows at ``positions``, after the store/checkpoint check."""
     from cwtmae_cli.data.loader import WindowDataset
     from cwtmae_cli.data.store import open_store
     from cwtmae_cli.evaluate.evaluation import match_store
     from cwtmae_cli.evaluate.inference import predict_proba
-    from cwtmae_cli.evaluate.metrics import classification_metrics
-    from cwtmae_cli.train.checkpoint import load_classifier, read_meta
-    from cwtmae_cli.train.device import resolve_device
+    from cwtmae_cli.metrics import classification_metrics
+    from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta
+    from cwtmae_cli.runtime.device import resolve_device
 
     meta = read_meta(checkpoint)
     channel = match_store(meta, open_store(store), checkpoint)

@@ -223,7 +223,7 @@ def evaluate(
 
     from cwtmae_cli.errors import CwtmaeError, UsageError
     from cwtmae_cli.evaluate.evaluation import SPLITS, choose_checkpoint, evaluate_checkpoint
-    from cwtmae_cli.train.device import resolve_device
+    from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.workdir import find_store, resolve_workdir
 
     if split not in SPLITS:  # usage errors before any checkpoint or store is looked at

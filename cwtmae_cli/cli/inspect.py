@@ -237,7 +237,7 @@ def inspect(
         return
     is_run = (path / "config.json").is_file() or (path / "checkpoints").is_dir()
     if (path / "meta.json").is_file() or is_run:
-        from cwtmae_cli.train.checkpoint import describe_checkpoint
+        from cwtmae_cli.runtime.checkpoint import describe_checkpoint
 
         info = describe_checkpoint(path)
         if json_out:

@@ -116,7 +116,7 @@ def predict(
     from cwtmae_cli.evaluate.provenance import describe_reading
     from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, summary_row, write_summary
     from cwtmae_cli.evaluate.table import FORMATS
-    from cwtmae_cli.train.device import resolve_device
+    from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.workdir import resolve_workdir
 
     # Usage errors first: before any folder is created or any checkpoint is read.

@@ -17,6 +17,7 @@ from typing import Any
 from cwtmae_cli.data.channels import normalize_slot
 from cwtmae_cli.data.labels import LabelSpec
 from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
+from cwtmae_cli.data.subjects import subject_regex_problem
 from cwtmae_cli.data.window_policy import WindowPolicy
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError, UsageError
 
@@ -186,8 +187,6 @@ def build_recipe(data: dict, where: str) -> Recipe:
         raise _bad(where, "source.prefix_chars", "must be >= 1")
     _check_inside(source, where)
     if source.subject_regex:
-        from cwtmae_cli.data.sources import subject_regex_problem
-
         problem = subject_regex_problem(source.subject_regex)
         if problem:
             raise _bad(where, "source.subject_regex", problem)
@@ -311,8 +310,6 @@ def with_overrides(
     A bad ``subject_regex`` is a UsageError (checked before anything is read)."""
     signal = recipe.signal
     if subject_regex is not None:
-        from cwtmae_cli.data.sources import subject_regex_problem
-
         problem = subject_regex_problem(subject_regex)
         if problem:
             raise UsageError(f"--subject-regex `{subject_regex}` {problem}")

@@ -25,7 +25,6 @@ import numpy as np
 
 from cwtmae_cli.data.channels import slot_usage
 from cwtmae_cli.data.split import SPLIT_NAMES
-from cwtmae_cli.data.writer import write_store_from_arrays  # noqa: F401  (the public name here)
 from cwtmae_cli.errors import StoreError
 
 SCHEMA_VERSION = 1

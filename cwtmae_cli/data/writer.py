@@ -23,6 +23,7 @@ import numpy as np
 
 from cwtmae_cli import __version__
 from cwtmae_cli.data.split import assign_splits, subject_class_counts
+from cwtmae_cli.data.store import ARRAY_NAMES, SCHEMA_VERSION, open_store
 
 CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
 _DTYPES = {
@@ -50,8 +51,6 @@ class StoreWriter:
     """Appends recordings to a store; the only object that writes one."""
 
     def __init__(self, path: Path, group: Any) -> None:
-        from cwtmae_cli.data.store import ARRAY_NAMES  # not at the top: store.py imports this
-
         self.path = Path(path)
         self.group = group
         self.arrays = {name: group[name] for name in ARRAY_NAMES}
@@ -75,7 +74,6 @@ class StoreWriter:
         import zarr
         from zarr.codecs import BloscCodec
 
-        from cwtmae_cli.data.store import SCHEMA_VERSION
 
         path = Path(path)
         for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a crashed create
@@ -111,8 +109,6 @@ class StoreWriter:
     def resume(cls, path: Path) -> StoreWriter:
         """Reopen a store for appending; drops whatever lies past the last commit."""
         import zarr
-
-        from cwtmae_cli.data.store import open_store
 
         open_store(path)  # validates schema and arrays
         writer = cls(path, zarr.open_group(str(path), mode="r+"))
@@ -248,7 +244,6 @@ def write_store_from_arrays(
     split: np.ndarray | None = None,
 ) -> Path:
     """Write a complete store in one go (tests, synthetic data sets). Overwrites ``path``.
-    Also importable from :mod:`cwtmae_cli.data.store`.
 
     ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
     per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded, class-aware

@@ -94,7 +94,7 @@ def pretrain(config: Any, state: State, on_train: TrainEvents) -> State:
 
 def finetune(config: Any, state: State, on_train: TrainEvents) -> State:
     """``cwtmae finetune --head cot --classes 5 ...`` from the pretraining run."""
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
     from cwtmae_cli.train.finetune import plan_finetune, run_finetune
 
     flags = {**finetune_flags(config), **_where(config, state),

@@ -17,15 +17,15 @@ import numpy as np
 
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
-from cwtmae_cli.evaluate.metrics import classification_metrics, per_recording_metrics
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
+from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
 
 SPLITS = {"train": 0, "val": 1, "validation": 1, "test": 2}
 
 
 def default_checkpoint(workdir: Path) -> Path:
     """The best checkpoint of the latest finished fine-tuning run under ``workdir``."""
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
     from cwtmae_cli.workdir import RUNS_DIR, latest_run
 
     run = latest_run(Path(workdir), "finetune")
@@ -40,7 +40,7 @@ def default_checkpoint(workdir: Path) -> Path:
 def choose_checkpoint(workdir: Path, checkpoint: Path | None) -> Path:
     """The classifier checkpoint folder to use: ``checkpoint`` (a run folder means its best
     checkpoint) or, when None, the best of the latest fine-tuning run under ``workdir``."""
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
 
     if checkpoint is None:
         return default_checkpoint(workdir)
@@ -167,8 +167,8 @@ def evaluate_checkpoint(
     from cwtmae_cli.data.loader import WindowDataset
     from cwtmae_cli.data.store import open_store
     from cwtmae_cli.evaluate.inference import predict_proba
-    from cwtmae_cli.train.checkpoint import load_classifier, read_meta, weights_sha256
-    from cwtmae_cli.train.device import resolve_device
+    from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta, weights_sha256
+    from cwtmae_cli.runtime.device import resolve_device
 
     if split not in SPLITS:
         raise UsageError(f"unknown split `{split}`; choose train, val or test")

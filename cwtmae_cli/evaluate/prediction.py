@@ -130,8 +130,8 @@ class Predictor:
         channel: str | None = None,
         stride_s: float | None = None,
     ) -> None:
-        from cwtmae_cli.train.checkpoint import load_classifier, read_meta
-        from cwtmae_cli.train.device import resolve_device
+        from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta
+        from cwtmae_cli.runtime.device import resolve_device
 
         if stride_s is not None and not stride_s > 0:
             raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
@@ -170,7 +170,7 @@ class Predictor:
     def weights_sha256(self) -> str:
         """sha256 of the checkpoint's weights file (computed once, for the sidecars)."""
         if self._weights_sha256 is None:
-            from cwtmae_cli.train.checkpoint import weights_sha256
+            from cwtmae_cli.runtime.checkpoint import weights_sha256
 
             self._weights_sha256 = weights_sha256(self.checkpoint)
         return self._weights_sha256

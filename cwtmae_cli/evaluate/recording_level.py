@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from cwtmae_cli.errors import StoreError
-from cwtmae_cli.evaluate.metrics import classification_metrics
+from cwtmae_cli.metrics import classification_metrics
 
 SUMMARY_FILE = "summary.tsv"
 BAD_LABEL = "bad"

@@ -18,7 +18,7 @@ from cwtmae_cli.errors import CheckpointError
 
 ENCODER_PREFIX = "encoder."
 GRID_KEY = "grid_size"
-WEIGHTS_FILE = "model.safetensors"  # a checkpoint folder's weights (train.checkpoint writes it)
+WEIGHTS_FILE = "model.safetensors"  # a checkpoint folder's weights (runtime.checkpoint writes it)
 
 
 def _weights_file(path: Path) -> Path:

@@ -1,12 +1,11 @@
-"""The training engine shared by ``cwtmae pretrain`` and ``cwtmae finetune``.
+"""The training engine shared by ``cwtmae pretrain`` and ``cwtmae finetune``. Checkpoint folders,
+the training state and the device choice live in :mod:`cwtmae_cli.runtime`.
 
 Modules, one concept each:
 
 - ``config``: frozen dataclasses for the run configuration (defaults < TOML < flags);
-- ``device``: ``resolve_device``;
 - ``optim`` and ``schedule``: AdamW parameter groups (no-decay sets, layer-wise lr decay) and the
   warm-up + cosine schedule that scales each group's own base rate;
-- ``checkpoint`` and ``state``: atomic checkpoint folders and the exact-resume training state;
 - ``rundir``: the run folder (config.json, metrics.jsonl, ``latest`` pointer, FINISHED);
 - ``distributed`` and ``launch``: process groups, spawning ``--gpus N`` workers, joining torchrun;
 - ``engine``: the step loop; ``pretrain`` and ``finetune``: what each command trains.

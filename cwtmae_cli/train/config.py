@@ -314,7 +314,7 @@ def _same_path(key: str, value: Any, old: Any) -> bool:
     if key != "pretrained":
         return False
     from cwtmae_cli.errors import CheckpointError
-    from cwtmae_cli.train.checkpoint import resolve_checkpoint
+    from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
 
     try:
         return resolve_checkpoint(Path(value), prefer="latest").resolve() == Path(old).resolve()

@@ -70,7 +70,7 @@ def preset_of_run(config: Any, resume_ckpt: str | None) -> str | None:
     (a from-scratch fine-tuning without one builds ``base``)."""
     from pathlib import Path
 
-    from cwtmae_cli.train.checkpoint import read_meta
+    from cwtmae_cli.runtime.checkpoint import read_meta
 
     source = resume_ckpt or getattr(config, "pretrained", None)
     if source:
@@ -83,7 +83,7 @@ def preset_of_run(config: Any, resume_ckpt: str | None) -> str | None:
 def cpu_step_estimate(config: Any, resume_ckpt: str | None, n_samples: int) -> StepEstimate | None:
     """The estimate for a run of the ``base`` model on a CPU; None for any other run."""
     from cwtmae_cli.model import TF_MAE_Classifier, build_mae, preset_config
-    from cwtmae_cli.train.device import resolve_device
+    from cwtmae_cli.runtime.device import resolve_device
 
     if resolve_device(config.device).type != "cpu":
         return None

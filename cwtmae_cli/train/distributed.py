@@ -20,7 +20,7 @@ import torch
 import torch.distributed as dist
 
 from cwtmae_cli.errors import TrainingError
-from cwtmae_cli.train.device import resolve_device
+from cwtmae_cli.runtime.device import resolve_device
 
 TORCHRUN_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR")
 

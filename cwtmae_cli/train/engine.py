@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from cwtmae_cli.errors import CheckpointError, TrainingError
-from cwtmae_cli.train.checkpoint import checkpoint_meta, save_checkpoint
+from cwtmae_cli.runtime.checkpoint import checkpoint_meta, save_checkpoint
+from cwtmae_cli.runtime.state import capture_rng_state, load_train_state, restore_rng_state
 from cwtmae_cli.train.clock import TrainClock
 from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
@@ -26,7 +27,6 @@ from cwtmae_cli.train.optim import build_optimizer
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.schedule import WarmupCosine
 from cwtmae_cli.train.seeding import seed_everything
-from cwtmae_cli.train.state import capture_rng_state, load_train_state, restore_rng_state
 
 
 class Engine:

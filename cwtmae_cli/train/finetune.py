@@ -17,7 +17,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
-from cwtmae_cli.train.checkpoint import load_state_dict, load_weights, read_meta, resolve_checkpoint
+from cwtmae_cli.runtime.checkpoint import (
+    load_state_dict,
+    load_weights,
+    read_meta,
+    resolve_checkpoint,
+)
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, autocast
@@ -204,7 +209,7 @@ def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | N
 
 def make_validate(val_set: Any, n_classes: int, batch_size: int):
     """Validation over rank-strided windows; loss and confusion counts summed over ranks."""
-    from cwtmae_cli.evaluate.metrics import summary_scores
+    from cwtmae_cli.metrics import summary_scores
     from cwtmae_cli.model import standardize_windows
 
     def validate(model: nn.Module, ctx: DistContext) -> dict[str, float]:

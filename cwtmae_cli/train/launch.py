@@ -18,7 +18,7 @@ from typing import Any
 
 from cwtmae_cli import errors
 from cwtmae_cli.errors import TrainingError
-from cwtmae_cli.train.device import resolve_device
+from cwtmae_cli.runtime.device import resolve_device
 from cwtmae_cli.train.distributed import (
     DistContext,
     context_from_env,

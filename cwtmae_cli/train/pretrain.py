@@ -14,7 +14,7 @@ from torch import nn
 
 from cwtmae_cli.data.channels import slot_names
 from cwtmae_cli.errors import DataError
-from cwtmae_cli.train.checkpoint import load_weights, read_meta
+from cwtmae_cli.runtime.checkpoint import load_weights, read_meta
 from cwtmae_cli.train.config import SPLIT_NAMES, PretrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, standardized_batch

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cwtmae_cli.errors import UsageError
-from cwtmae_cli.train.checkpoint import fsync_dir
+from cwtmae_cli.runtime.checkpoint import fsync_dir
 from cwtmae_cli.workdir import FINISHED_MARKER
 
 CONFIG_FILE = "config.json"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
 from cwtmae_cli.evaluate.table import read_table
-from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.runtime.checkpoint import save_checkpoint
 
 runner = CliRunner()
 LABELS = ["N", "A", "O", "~"]

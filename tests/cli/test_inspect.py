@@ -8,7 +8,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.store import describe_store, write_store_from_arrays
+from cwtmae_cli.data.store import describe_store
+from cwtmae_cli.data.writer import write_store_from_arrays
 
 runner = CliRunner()
 
@@ -52,7 +53,7 @@ def test_store_json_is_describe_store(tmp_path):
 
 
 def test_checkpoint_and_run_folders_use_describe_checkpoint(tmp_path, monkeypatch):
-    import cwtmae_cli.train.checkpoint as checkpoint
+    import cwtmae_cli.runtime.checkpoint as checkpoint
 
     seen = []
 

@@ -82,7 +82,7 @@ def test_cwtmae_alone_still_shows_the_command_list() -> None:
 def test_a_stride_off_the_sample_grid_is_refused_before_the_model_loads(tmp_path, monkeypatch):
     from results_fixtures import SLEEP_LABELS, save_classifier, tiny_classifier
 
-    from cwtmae_cli.train import checkpoint
+    from cwtmae_cli.runtime import checkpoint
 
     ckpt = save_classifier(tmp_path / "ckpt", tiny_classifier(5), SLEEP_LABELS)
     edf = tmp_path / "rec.edf"

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from cwtmae_cli.data.loader import ChunkShuffleSampler, WindowDataset
-from cwtmae_cli.data.store import write_store_from_arrays
-from cwtmae_cli.data.writer import StoreWriter
+from cwtmae_cli.data.writer import StoreWriter, write_store_from_arrays
 
 N_SAMPLES = 40
 

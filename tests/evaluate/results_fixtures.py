@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 from cwtmae_cli.data.loader import WindowDataset
-from cwtmae_cli.data.store import write_store_from_arrays
+from cwtmae_cli.data.writer import write_store_from_arrays
 from cwtmae_cli.model import PRESETS, TF_MAE_Classifier, build_mae
-from cwtmae_cli.train.checkpoint import checkpoint_meta, save_checkpoint
+from cwtmae_cli.runtime.checkpoint import checkpoint_meta, save_checkpoint
 from cwtmae_cli.train.config import FinetuneConfig, PretrainConfig
 from cwtmae_cli.train.finetune import classifier_meta
 from cwtmae_cli.train.pretrain import mae_meta, preprocessing_meta

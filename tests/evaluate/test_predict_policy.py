@@ -9,7 +9,7 @@ from results_fixtures import preprocessing, tiny_classifier
 from cwtmae_cli.data.readers import read_recording
 from cwtmae_cli.errors import DataError
 from cwtmae_cli.evaluate.prediction import Predictor
-from cwtmae_cli.train.checkpoint import save_checkpoint
+from cwtmae_cli.runtime.checkpoint import save_checkpoint
 
 COVER = {"window_s": 10.0, "stride_s": 5.0, "cover": True, "short_recordings": "padded"}
 

@@ -16,7 +16,7 @@ from crash_checks import KILLS_SURVIVED, check_run_folder, kill_loop, remove, st
 from forked import run_forked
 from safetensors.torch import load_file
 
-from cwtmae_cli.train.checkpoint import read_meta
+from cwtmae_cli.runtime.checkpoint import read_meta
 from cwtmae_cli.train.rundir import RunDir
 
 pytestmark = pytest.mark.slow

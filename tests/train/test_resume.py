@@ -16,7 +16,7 @@ from stand_ins import write_sine_store
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.train.checkpoint import read_meta
+from cwtmae_cli.runtime.checkpoint import read_meta
 from cwtmae_cli.train.rundir import RunDir
 
 pytestmark = pytest.mark.slow

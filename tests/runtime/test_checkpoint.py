@@ -11,15 +11,15 @@ import torch
 from stand_ins import LayeredNet
 
 from cwtmae_cli.errors import CheckpointError
-from cwtmae_cli.train.checkpoint import (
+from cwtmae_cli.runtime.checkpoint import (
     describe_checkpoint,
     load_weights,
     read_meta,
     resolve_checkpoint,
     save_checkpoint,
 )
+from cwtmae_cli.runtime.state import capture_rng_state, load_train_state, restore_rng_state
 from cwtmae_cli.train.rundir import RunDir
-from cwtmae_cli.train.state import capture_rng_state, load_train_state, restore_rng_state
 
 META = {"kind": "classifier", "model_config": {"depth": 3}, "step": 5, "label_names": ["a", "b"]}
 

@@ -21,7 +21,7 @@ from torch import nn
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, ConfigError, TrainingError
 from cwtmae_cli.model.pretrained import WEIGHTS_FILE
-from cwtmae_cli.train.state import TRAIN_STATE_FILE
+from cwtmae_cli.runtime.state import TRAIN_STATE_FILE
 from cwtmae_cli.wording import plural
 
 FORMAT_VERSION = 1

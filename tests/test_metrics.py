@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, f1_score
 
-from cwtmae_cli.evaluate.metrics import (
+from cwtmae_cli.metrics import (
     classification_metrics,
     per_recording_metrics,
     row_normalised,
