@@ -11,8 +11,9 @@ range(n_classes)``), so a class that never occurs still has its row and column. 
 - balanced accuracy is the mean recall over the classes present in ``y_true`` (scikit-learn);
 - Cohen's κ is undefined when both the truth and the predictions hold a single class: it is then
   ``None`` (``null`` in JSON), never a made-up number;
-- the row-normalised confusion matrix divides each row by its support; a row of a class with no
-  true windows stays all zeros.
+- the row-normalised confusion matrix divides each row by its support; the row of a class with no
+  true windows is undefined (0 / 0): ``None`` in each cell (``null`` in JSON, ``n/a`` in reports),
+  never a row of zeros that reads as "never recognised".
 """
 
 from __future__ import annotations
@@ -40,6 +41,15 @@ def row_normalised(counts: np.ndarray) -> np.ndarray:
     """``counts`` (K, K) divided by each row's sum; rows that sum to 0 stay 0. float64 (K, K)."""
     support = counts.sum(axis=1, keepdims=True)  # (K, 1)
     return np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)
+
+
+def _normalised_rows(counts: np.ndarray) -> list[list[float | None]]:
+    """Row-normalised counts as lists; a row with no support is all ``None`` (undefined)."""
+    support = counts.sum(axis=1)  # (K,)
+    return [
+        row if n > 0 else [None] * len(row)
+        for row, n in zip(row_normalised(counts).tolist(), support, strict=True)
+    ]
 
 
 def summary_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> dict:
@@ -101,7 +111,8 @@ def classification_metrics(
         ``{"summary": {n_windows, accuracy, balanced_accuracy, macro_f1, cohen_kappa,
         macro_f1_supported}, "classes_without_support": [label, ...],
         "per_class": [{label, precision, recall, f1, support}, ...],
-        "confusion_matrix": {"labels", "counts" (K×K ints), "normalized" (K×K floats)}}``.
+        "confusion_matrix": {"labels", "counts" (K×K ints),
+        "normalized" (K×K floats; None across the row of a class without support)}}``.
     """
     y_true = np.asarray(y_true, dtype=np.int64)
     y_pred = np.asarray(y_pred, dtype=np.int64)
@@ -124,7 +135,7 @@ def classification_metrics(
         "confusion_matrix": {
             "labels": list(label_names),
             "counts": counts.tolist(),
-            "normalized": row_normalised(counts).tolist(),
+            "normalized": _normalised_rows(counts),
         },
     }
 

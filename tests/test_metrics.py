@@ -39,7 +39,8 @@ def test_absent_class_keeps_its_row_and_counts_in_macro_f1():
     m = classification_metrics(y_true, y_pred, NAMES)
     assert len(m["per_class"]) == 3 and m["per_class"][2]["support"] == 0
     assert m["confusion_matrix"]["counts"][2] == [0, 0, 0]
-    assert m["confusion_matrix"]["normalized"][2] == [0.0, 0.0, 0.0]
+    assert m["confusion_matrix"]["normalized"][2] == [None, None, None]  # 0 / 0: undefined
+    assert m["confusion_matrix"]["normalized"][1] == [0.0, 1.0, 0.0]
     # Perfect on two classes, 0 on the third: macro over the model's three classes.
     assert m["summary"]["macro_f1"] == pytest.approx(2 / 3)
     assert m["summary"]["macro_f1"] == pytest.approx(

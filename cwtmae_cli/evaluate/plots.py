@@ -48,7 +48,8 @@ def confusion_matrix_figure(counts: np.ndarray, label_names: Sequence[str], titl
     """
     counts = np.asarray(counts)
     support = counts.sum(axis=1, keepdims=True)  # (K, 1)
-    fractions = np.divide(counts, support, out=np.zeros(counts.shape), where=support > 0)
+    # A class without true windows has an undefined row (0 / 0): blank, marked "no windows".
+    fractions = np.divide(counts, support, out=np.full(counts.shape, np.nan), where=support > 0)
     n_classes = len(label_names)
     size_in = 2.0 + 0.9 * n_classes
     fig = _new_figure(size_in + 1.0, size_in)
@@ -58,10 +59,11 @@ def confusion_matrix_figure(counts: np.ndarray, label_names: Sequence[str], titl
     for i in range(n_classes):
         for j in range(n_classes):
             colour = "white" if fractions[i, j] > 0.5 else "black"
+            fraction = "n/a" if np.isnan(fractions[i, j]) else f"{fractions[i, j]:.2f}"
             ax.text(
                 j,
                 i,
-                f"{counts[i, j]}\n{fractions[i, j]:.2f}",
+                f"{counts[i, j]}\n{fraction}",
                 ha="center",
                 va="center",
                 color=colour,
