@@ -142,7 +142,7 @@ def predict(
     rows: list[list] = []  # summary.tsv: one row per recording of a folder
     position = {source: i for i, source in enumerate(recordings)}
     with progress_bar(
-        "predicting", "{task.fields[name]}", unit="recordings", transient=True
+        "predicting", "recording {task.fields[name]}", unit="recordings", transient=True
     ) as bar:
         task = bar.add_task("predicting", total=len(recordings), name="")
 

@@ -154,3 +154,4 @@ def test_when_some_fail_it_counts_the_written_ones_in_good_english(sleep_ckpt, t
     # stderr is no terminal: progress as plain lines counting recordings, the last at 3/3
     progress = [line for line in result.stderr.splitlines() if line.startswith("predicting: ")]
     assert progress and progress[-1].startswith("predicting: 3/3 recordings (100 %)")
+    assert all(" recording " in line for line in progress)  # the file it is at is named as such
