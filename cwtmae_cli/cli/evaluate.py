@@ -11,7 +11,16 @@ from cwtmae_cli.cli.console import err, note, out, warn
 from cwtmae_cli.cli.options import Checkpoint, Data, Device, ForwardBatch, Workdir
 from cwtmae_cli.wording import plural
 
-Split = Annotated[str, typer.Option("--split", help="Store split to score: test, val or train.")]
+Split = Annotated[
+    str,
+    typer.Option(
+        "--split",
+        help=(
+            "Store split to score: test, val or train; all: every window of the store "
+            "(external validation on recordings prepared elsewhere)."
+        ),
+    ),
+]
 JsonOut = Annotated[
     Path | None,
     typer.Option(
@@ -40,14 +49,30 @@ def _fmt(value: float | None, digits: int = 4) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def render(result) -> None:
-    """Rich tables of an EvaluationResult on stdout."""
+def scope(result) -> tuple[str, str]:
+    """The title of an EvaluationResult's summary table and the phrase naming what was scored
+    (``the test split``; with ``--split all``, ``the store``)."""
+    n_windows = plural(result.metrics["summary"]["n_windows"], "window")
+    if result.split == "all":
+        return f"split: all ({n_windows} from {plural(result.n_recordings, 'recording')})", (
+            "the store"
+        )
+    return f"{result.split} split: {n_windows}", f"the {result.split} split"
+
+
+def render(
+    result, title: str | None = None, where: str | None = None, unit: str = "window"
+) -> None:
+    """Rich tables of a result on stdout: its ``metrics`` (:func:`classification_metrics`),
+    then its ``per_recording`` and ``recording_level`` when set. ``title`` and ``where`` default
+    to :func:`scope`'s (an EvaluationResult); ``unit`` is what ``metrics`` counts (``window``;
+    ``cwtmae score`` of recording labels: ``recording``)."""
     from rich.table import Table
 
     s = result.metrics["summary"]
-    summary = Table(
-        title=f"{result.split} split: {plural(s['n_windows'], 'window')}", title_justify="left"
-    )
+    if title is None or where is None:
+        title, where = scope(result)
+    summary = Table(title=title, title_justify="left")
     summary.add_column("metric")
     summary.add_column("value", justify="right")
     for key, name in (
@@ -64,12 +89,12 @@ def render(result) -> None:
     if absent:
         which = ", ".join(absent)
         out.print(
-            f"no {which} window in the {result.split} split: macro-F1 counts "
+            f"no {which} {unit} in {where}: macro-F1 counts "
             f"{'its' if len(absent) == 1 else 'their'} F1 as 0; over the classes present it is "
             f"{_fmt(s['macro_f1_supported'])}",
             highlight=False,
         )
-        warn(f"the {result.split} split has no {which} window: its macro-F1 is not comparable")
+        warn(f"{where} has no {which} {unit}: its macro-F1 is not comparable")
 
     report = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
@@ -97,9 +122,9 @@ def render(result) -> None:
             table.add_row(name, *[cell(v) for v in values])
         out.print(table)
 
-    if result.recording_level:  # labels per recording: one answer per recording
+    if getattr(result, "recording_level", None):  # labels per recording: one answer each
         render_recording_rows(result.recording_level["recordings"], result.per_recording or [])
-    elif result.per_recording:
+    elif getattr(result, "per_recording", None):
         per_rec = Table(title="per recording", title_justify="left")
         for col in ("recording", "windows", "accuracy", "balanced acc.", "macro-F1", "kappa"):
             per_rec.add_column(col, justify="left" if col == "recording" else "right")
@@ -113,7 +138,7 @@ def render(result) -> None:
                 _fmt(row["cohen_kappa"]),
             )
         out.print(per_rec)
-    if result.recording_level:
+    if getattr(result, "recording_level", None):
         render_recording_level(result.recording_level, result.split)
 
 
@@ -146,7 +171,8 @@ def render_recording_level(level: dict, split: str) -> None:
 
     s = level["summary"]
     title = (
-        f"{split} split: {plural(level['n_recordings'], 'recording')}, each the mean of its "
+        f"{'store' if split == 'all' else split + ' split'}: "
+        f"{plural(level['n_recordings'], 'recording')}, each the mean of its "
         "windows' probabilities"
     )
     summary = Table(title=title, title_justify="left")
@@ -165,7 +191,8 @@ def render_recording_level(level: dict, split: str) -> None:
     out.print(summary)
     if score and score["missing"]:
         warn(
-            f"{score['name']}: no true {split} recording of {', '.join(score['missing'])}; "
+            f"{score['name']}: no true {'' if split == 'all' else split + ' '}recording of "
+            f"{', '.join(score['missing'])}; "
             "its F1 of 0 is in the mean"
         )
     report = Table(title="per class (recordings)", title_justify="left")
@@ -198,7 +225,8 @@ def channel_mismatch_line(result, most: int = 10) -> str:
         listed += f", ... ({len(found) - most} more)"
     one = len(found) == 1
     return (
-        f"{len(found)} {result.split} recording{'' if one else 's'} of the store "
+        f"{len(found)} {'' if result.split == 'all' else result.split + ' '}"
+        f"recording{'' if one else 's'} of the store "
         f"{'was' if one else 'were'} read from another channel than the checkpoint's "
         f"{result.checkpoint_channel}: {listed}; the metrics include {'its' if one else 'their'} "
         "windows"
@@ -222,12 +250,17 @@ def evaluate(
     from rich.progress import Progress
 
     from cwtmae_cli.errors import CwtmaeError, UsageError
-    from cwtmae_cli.evaluate.evaluation import SPLITS, choose_checkpoint, evaluate_checkpoint
+    from cwtmae_cli.evaluate.evaluation import (
+        SPLIT_CHOICES,
+        SPLITS,
+        choose_checkpoint,
+        evaluate_checkpoint,
+    )
     from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.workdir import find_store, resolve_workdir
 
     if split not in SPLITS:  # usage errors before any checkpoint or store is looked at
-        raise UsageError(f"unknown split `{split}`; choose train, val or test")
+        raise UsageError(f"unknown split `{split}`; choose {SPLIT_CHOICES}")
     resolve_device(device)
     for target in (json_path, plot):  # fail before the work, not after it
         if target is not None and str(target) != "-":

@@ -20,7 +20,11 @@ from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
 
-SPLITS = {"train": 0, "val": 1, "validation": 1, "test": 2}
+# Split name -> the store's split codes it scores. ``all`` is every window whatever its split
+# column says: a store prepared from other recordings (external validation), whose
+# train/validation/test assignment means nothing for a model trained elsewhere.
+SPLITS = {"train": (0,), "val": (1,), "validation": (1,), "test": (2,), "all": (0, 1, 2)}
+SPLIT_CHOICES = "train, val, test or all"
 
 
 def default_checkpoint(workdir: Path) -> Path:
@@ -121,6 +125,7 @@ class EvaluationResult:
     channel: str
     label_names: list[str]
     metrics: dict
+    n_recordings: int = 0  # recordings the scored windows come from
     per_recording: list[dict] | None = None
     # recordings scored as wholes (mean window probability), when labels are per recording
     recording_level: dict | None = None
@@ -140,6 +145,7 @@ class EvaluationResult:
             "checkpoint_weights_sha256": self.weights_sha256,
             "store": self.store,
             "split": self.split,
+            "n_recordings": self.n_recordings,
             "channel": self.channel,
             "checkpoint_channel": self.checkpoint_channel,
             "channel_mismatches": self.channel_mismatches,
@@ -159,7 +165,8 @@ def evaluate_checkpoint(
     per_recording: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
-    """Score the classifier in ``checkpoint`` (a checkpoint folder) on ``split`` of a store.
+    """Score the classifier in ``checkpoint`` (a checkpoint folder) on ``split`` of a store
+    (``all``: every window of it, whatever its split column says).
 
     Only labelled windows (label >= 0) are scored. Raises CheckpointError for an MAE or broken
     checkpoint, StoreError for a store that does not fit it, DataError for an empty split.
@@ -171,7 +178,7 @@ def evaluate_checkpoint(
     from cwtmae_cli.runtime.device import resolve_device
 
     if split not in SPLITS:
-        raise UsageError(f"unknown split `{split}`; choose train, val or test")
+        raise UsageError(f"unknown split `{split}`; choose {SPLIT_CHOICES}")
     checkpoint, store_path = Path(checkpoint), Path(store_path)
     meta = read_meta(checkpoint)
     if meta.get("kind") != "classifier":
@@ -182,10 +189,11 @@ def evaluate_checkpoint(
     store = open_store(store_path)
     channel = match_store(meta, store, checkpoint)
     dataset = WindowDataset(
-        store_path, splits=(SPLITS[split],), channel=channel, labelled_only=True, in_memory=False
+        store_path, splits=SPLITS[split], channel=channel, labelled_only=True, in_memory=False
     )
     if len(dataset) == 0:
-        raise DataError(f"the {split} split of {store_path} has no labelled windows")
+        where = f"the {split} split of {store_path}" if split != "all" else str(store_path)
+        raise DataError(f"{where} has no labelled windows")
     torch_device = resolve_device(device)
     model, meta = load_classifier(checkpoint, device=torch_device)
 
@@ -214,6 +222,7 @@ def evaluate_checkpoint(
         channel=channel,
         label_names=label_names,
         metrics=classification_metrics(y_true, y_pred, label_names),
+        n_recordings=int(len(np.unique(dataset.recording))),
         per_recording=rows,
         recording_level=recording_level,
         labels_per_recording=by_recording,

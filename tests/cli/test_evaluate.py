@@ -344,3 +344,44 @@ def test_a_class_absent_from_the_split_is_flagged_beside_macro_f1(setup, tmp_pat
     assert _row(result.stdout, "macro-F1, classes present") == [supported]
     assert "no REM window in the test split: macro-F1 counts its F1 as 0" in result.stdout
     assert "warning: the test split has no REM window" in result.stderr
+
+
+def test_split_all_scores_every_window_of_the_store(setup):
+    """External validation: ``--split all`` scores the test and the val recordings alike (the
+    store's split column means nothing for a model trained elsewhere) and says how many."""
+    args = ["evaluate", "--checkpoint", str(setup["ckpt"]), "--data", str(setup["store"])]
+    doc = json.loads(_invoke([*args, "--split", "all", "--device", "cpu", "--json", "-"]).stdout)
+    test = json.loads(_invoke([*args, "--split", "test", "--device", "cpu", "--json", "-"]).stdout)
+    val = json.loads(_invoke([*args, "--split", "val", "--device", "cpu", "--json", "-"]).stdout)
+    n_labelled = 4 * PER_RECORDING - 1  # one window is unlabelled
+    assert doc["split"] == "all" and doc["summary"]["n_windows"] == n_labelled
+    assert doc["n_recordings"] == 4
+    counts = sum(np.array(d["confusion_matrix"]["counts"]) for d in (test, val))
+    assert doc["confusion_matrix"]["counts"] == counts.tolist()
+    result = _invoke([*args, "--split", "all", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert f"split: all ({n_labelled} windows from 4 recordings)" in result.stdout
+
+
+def test_split_all_flags_a_missing_class_in_the_store(setup, tmp_path):
+    rng = np.random.default_rng(2)
+    labels = np.tile(np.arange(4), 5)  # (20,): no REM window anywhere
+    store = write_store_from_arrays(
+        tmp_path / "no-rem-all.zarr",
+        _signals(rng, labels),
+        labels,
+        np.repeat(np.arange(2), 10).astype(np.int32),
+        np.tile(np.arange(10) * WINDOW_S, 2),
+        fs_hz=FS_HZ,
+        window_s=WINDOW_S,
+        channels=CHANNELS,
+        label_names=SLEEP_LABELS,
+        subjects=["a", "b"],
+        split=np.repeat(np.array([0, 1], np.int8), 10),  # train and val: no test split at all
+    )
+    args = ["evaluate", "--checkpoint", str(setup["ckpt"]), "--data", str(store)]
+    result = _invoke([*args, "--split", "all", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "split: all (20 windows from 2 recordings)" in result.stdout
+    assert "no REM window in the store: macro-F1 counts its F1 as 0" in result.stdout
+    assert "warning: the store has no REM window" in result.stderr
