@@ -56,7 +56,7 @@ def eeg_like(rng: np.random.Generator, n_windows: int) -> np.ndarray:
 def build(folder: Path, target_bytes: int, seed: int = 0) -> tuple[Path, Path, int]:
     """Write the store (until it holds ``target_bytes``) and the train-split memmap."""
     from cwtmae_cli.data.split import assign_splits
-    from cwtmae_cli.data.writer import StoreWriter
+    from cwtmae_cli.data.store.writer import StoreWriter
 
     store_path = folder / "bench.zarr"
     attrs = {"fs_hz": 100.0, "window_s": 30.0, "channels": ["EEG"], "label_names": list("ABCDE")}
@@ -113,7 +113,7 @@ def main() -> None:
 
     import torch
 
-    from cwtmae_cli.data.loader import ChunkShuffleSampler, WindowDataset
+    from cwtmae_cli.data.store.loader import ChunkShuffleSampler, WindowDataset
 
     torch.set_num_threads(2)
     folder = Path(tempfile.mkdtemp(prefix="cwtmae-bench-loader-", dir="/tmp"))

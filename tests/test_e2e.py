@@ -107,7 +107,7 @@ def test_readme_sleep_edf_block_holds_the_brief_lines_in_order() -> None:
 def test_the_brief_lines_work_as_typed_in_an_empty_folder(tmp_path: Path) -> None:
     """Runs the README's Sleep-EDF block (which holds the brief's four lines) in an empty folder,
     with generated data instead of the download and only CPU_ADDITIONS added."""
-    from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+    from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 
     pairs = write_sleep_edf_dataset(tmp_path / "sleep-edf", n_subjects=5, minutes=30, seed=5)
     folder = tmp_path / "work"

@@ -380,7 +380,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "if self._hi < self.n_samples:", "if False:",
       "tests/data/test_gaps.py", "missing step",
       "gaps after the last streamed window are not counted (counts differ from whole)"),
-    m("sources-subject-is-recording", "data/sources.py",
+    m("sources-subject-is-recording", "data/recipes/sources.py",
       "subject = subject_of(spec.subject_regex, rid)", "subject = rid",
       "tests/data/test_split_by_subject.py tests/data/test_sources.py", "flag ignored",
       "every recording its own subject: two nights of a subject can land in two splits"),

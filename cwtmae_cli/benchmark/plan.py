@@ -114,7 +114,7 @@ class BenchmarkPlan:
 
 
 def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     store = open_store(store_path)
     names = store.label_names

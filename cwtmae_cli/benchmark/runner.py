@@ -47,8 +47,8 @@ def score_windows(
 ) -> dict[str, Any]:
     """:func:`~cwtmae_cli.metrics.classification_metrics` of a classifier checkpoint
     on the labelled store windows at ``positions``, after the store/checkpoint check."""
-    from cwtmae_cli.data.loader import WindowDataset
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.loader import WindowDataset
+    from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.evaluate.evaluation import match_store
     from cwtmae_cli.evaluate.inference import predict_proba
     from cwtmae_cli.metrics import classification_metrics

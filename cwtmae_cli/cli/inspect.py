@@ -227,7 +227,7 @@ def inspect(
     if not path.exists():
         raise UsageError(f"no such path: {path}")
     if (path / "zarr.json").is_file():
-        from cwtmae_cli.data.store import describe_store
+        from cwtmae_cli.data.store.schema import describe_store
 
         info = describe_store(path)
         if json_out:

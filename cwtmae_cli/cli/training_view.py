@@ -101,7 +101,7 @@ def duration_text(seconds: float) -> str:
 
 def warn_cpu_cost(plan: Any) -> None:
     """Warn before a run of the base model on a CPU, with an estimate of the time per step."""
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.train.cost import cpu_step_estimate
 
     config = plan.config

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cwtmae_cli.data.recording import Interval
+from cwtmae_cli.data.readers.recording import Interval
 from cwtmae_cli.errors import DataError
 
 UNLABELLED = -1

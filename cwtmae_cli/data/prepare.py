@@ -18,18 +18,18 @@ from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 
-from cwtmae_cli.data.lock import StoreLock
 from cwtmae_cli.data.process import (
     ProcessedRecording,
     check_window,
     process_item,
     stream_item,
 )
-from cwtmae_cli.data.recipes import Recipe
-from cwtmae_cli.data.sources import SourceItem, find_recordings
+from cwtmae_cli.data.recipes.recipe import Recipe
+from cwtmae_cli.data.recipes.sources import SourceItem, find_recordings
 from cwtmae_cli.data.split import assign_splits
-from cwtmae_cli.data.store import describe_store, open_store
-from cwtmae_cli.data.writer import StoreWriter
+from cwtmae_cli.data.store.lock import StoreLock
+from cwtmae_cli.data.store.schema import describe_store, open_store
+from cwtmae_cli.data.store.writer import StoreWriter
 from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
 from cwtmae_cli.wording import plural
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cwtmae_cli.data.channels import slot_matches
 from cwtmae_cli.data.gaps import GapFiller, gap_samples
 from cwtmae_cli.data.labels import UNLABELLED, LabelSpec, label_windows, wake_trim_mask
-from cwtmae_cli.data.readers import open_recording
-from cwtmae_cli.data.recipes import Recipe
+from cwtmae_cli.data.readers.channels import slot_matches
+from cwtmae_cli.data.readers.dispatch import open_recording
+from cwtmae_cli.data.recipes.recipe import Recipe
+from cwtmae_cli.data.recipes.sources import SourceItem
 from cwtmae_cli.data.resample import resample, resample_range, resampled_length
-from cwtmae_cli.data.sources import SourceItem
 from cwtmae_cli.data.window_policy import cut_policy_windows
 from cwtmae_cli.data.windows import cut_windows, quality_reasons, window_samples
 from cwtmae_cli.errors import DataError

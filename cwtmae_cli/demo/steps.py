@@ -24,7 +24,7 @@ TrainEvents = Callable[[str, dict[str, Any]], None] | None
 
 def generate(config: Any, state: State, on_train: TrainEvents) -> State:
     """n_subjects synthetic nights for the store, plus one more subject's night held back."""
-    from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+    from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 
     data_dir, heldout_dir = config.out_dir / DATA_DIR, config.out_dir / HELDOUT_DIR
     for folder in (data_dir, heldout_dir):
@@ -42,7 +42,7 @@ def generate(config: Any, state: State, on_train: TrainEvents) -> State:
 def prepare(config: Any, state: State, on_train: TrainEvents) -> State:
     """``cwtmae prepare sleep-edf --source <data>`` into ``stores/sleep-edf.zarr``."""
     from cwtmae_cli.data.prepare import prepare_store, summary_problem
-    from cwtmae_cli.data.recipes import load_recipe
+    from cwtmae_cli.data.recipes.recipe import load_recipe
     from cwtmae_cli.errors import DataError
     from cwtmae_cli.workdir import default_store_path
 

@@ -82,7 +82,7 @@ def match_store(meta: dict, store, checkpoint: Path) -> str:
                 f"{where}: {key} is {store_value:g} in the store but {ckpt_value} in the "
                 "checkpoint; prepare the data with the checkpoint's settings"
             )
-    from cwtmae_cli.data.channels import match_slot
+    from cwtmae_cli.data.readers.channels import match_slot
 
     channel = checkpoint_channel(meta)
     try:
@@ -104,7 +104,7 @@ def channel_mismatches(
     """``[{"id", "channel"}]``: the recordings (indices ``used`` into ``recordings``) whose file
     channel in slot ``store_slot`` is none of the names of the checkpoint's slot (a recipe's
     first-channel fallback, or a store slot with other alternatives)."""
-    from cwtmae_cli.data.channels import slot_matches
+    from cwtmae_cli.data.readers.channels import slot_matches
 
     found = []
     for index in np.unique(used):
@@ -171,8 +171,8 @@ def evaluate_checkpoint(
     Only labelled windows (label >= 0) are scored. Raises CheckpointError for an MAE or broken
     checkpoint, StoreError for a store that does not fit it, DataError for an empty split.
     """
-    from cwtmae_cli.data.loader import WindowDataset
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.loader import WindowDataset
+    from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.evaluate.inference import predict_proba
     from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta, weights_sha256
     from cwtmae_cli.runtime.device import resolve_device

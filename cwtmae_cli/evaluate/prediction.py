@@ -178,7 +178,7 @@ class Predictor:
     def channel_differs(self, file_channel: str) -> bool:
         """True when ``file_channel`` (a name read from a file) is none of the names of the
         checkpoint's channel slot, so the model sees another lead than it was trained on."""
-        from cwtmae_cli.data.channels import slot_matches
+        from cwtmae_cli.data.readers.channels import slot_matches
 
         return not slot_matches(self.checkpoint_channel, file_channel)
 
@@ -187,7 +187,7 @@ class Predictor:
     ) -> tuple[np.ndarray, np.ndarray, list[str | None], InputInfo]:
         """Raw windows (W, L) float32, onsets (W,) s, QC reasons and what was read (channel,
         rate, start) of one recording."""
-        from cwtmae_cli.data.readers import is_edf, read_recording
+        from cwtmae_cli.data.readers.dispatch import is_edf, read_recording
         from cwtmae_cli.data.resample import resample
         from cwtmae_cli.data.windows import quality_reasons
 

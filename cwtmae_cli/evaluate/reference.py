@@ -35,7 +35,7 @@ def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     names = list(meta.get("label_names") or [])
     store = meta.get("store")
     if store and Path(store).is_dir():
-        from cwtmae_cli.data.store import open_store
+        from cwtmae_cli.data.store.schema import open_store
 
         try:
             recipe = open_store(Path(store)).attrs.get("recipe")
@@ -43,7 +43,7 @@ def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
             recipe = None
         if recipe and sorted((recipe.get("labels") or {}).get("names") or []) == sorted(names):
             return recipe
-    from cwtmae_cli.data.recipes import BUILTIN, load_recipe
+    from cwtmae_cli.data.recipes.recipe import BUILTIN, load_recipe
 
     for name in BUILTIN:
         recipe = load_recipe(name)
@@ -65,7 +65,7 @@ def _label_spec(labels: dict[str, Any]) -> LabelSpec:
 
 def _annotation_file(path: Path, source: dict[str, Any]) -> Path | None:
     """The annotation file ``prepare`` would pair with ``path`` (None: the file's own)."""
-    from cwtmae_cli.data.readers import is_edf
+    from cwtmae_cli.data.readers.dispatch import is_edf
 
     if is_edf(path):
         if source.get("annotations") != "paired" or not source.get("paired_pattern"):
@@ -85,7 +85,7 @@ def find_reference(
 
     Raises DataError when annotations are there but cannot be read or mapped.
     """
-    from cwtmae_cli.data.readers import is_edf, open_recording
+    from cwtmae_cli.data.readers.dispatch import is_edf, open_recording
 
     path = Path(path)
     recipe = _recipe_of(meta)

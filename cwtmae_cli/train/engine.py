@@ -40,7 +40,7 @@ class Engine:
         run: RunDir | None,
         events: Events | None = None,
     ) -> None:
-        from cwtmae_cli.data.loader import ChunkShuffleSampler
+        from cwtmae_cli.data.store.loader import ChunkShuffleSampler
 
         self.config, self.job, self.ctx, self.run = config, job, ctx, run
         self.emit = events or (lambda kind, payload: None)

@@ -104,7 +104,7 @@ def plan_finetune(
     windows instead of the store's split column."""
     from dataclasses import replace
 
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
 
     plan = replace(plan_run(FinetuneConfig, flags, config_file), windows=windows)
     config = plan.config
@@ -256,7 +256,7 @@ def classifier_meta(
 
 def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The classifier (pretrained, from scratch, or rebuilt for resume) and its data."""
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
 
     config = plan.config
     assert isinstance(config, FinetuneConfig)

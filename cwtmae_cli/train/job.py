@@ -30,7 +30,7 @@ class TrainJob:
 
     model: nn.Module
     objective: nn.Module
-    train_set: Any  # cwtmae_cli.data.loader.WindowDataset
+    train_set: Any  # cwtmae_cli.data.store.loader.WindowDataset
     meta: dict[str, Any]
     layer_decay: float | None = None
     validate: Validate | None = None

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from cwtmae_cli.data.channels import slot_names
+from cwtmae_cli.data.readers.channels import slot_names
 from cwtmae_cli.errors import DataError
 from cwtmae_cli.runtime.checkpoint import load_weights, read_meta
 from cwtmae_cli.train.config import SPLIT_NAMES, PretrainConfig
@@ -62,7 +62,7 @@ def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, 
 
 def plan_pretrain(flags: dict[str, Any], config_file: Path | None = None) -> RunPlan:
     """Resolve and check a pretraining run (nothing is written)."""
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
 
     plan = plan_run(PretrainConfig, flags, config_file)
     config = plan.config
@@ -92,7 +92,7 @@ def mae_meta(model: nn.Module, dataset: Any, preset: str | None, store: Path) ->
 
 def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The MAE (from the preset, or rebuilt from the checkpoint being resumed) and its data."""
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
     from cwtmae_cli.model import CWT_MAE_RoPE, build_mae
 
     config = plan.config

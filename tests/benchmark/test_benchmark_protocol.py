@@ -159,7 +159,7 @@ def test_summary_groups_cells_by_setting_and_fraction() -> None:
 def test_window_dataset_positions_select_those_store_windows(tmp_path) -> None:
     from stand_ins import write_sine_store
 
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
 
     store = write_sine_store(tmp_path / "s.zarr", n_per_class=4, n_samples=200)
     ds = WindowDataset(store, positions=[7, 2, 5], in_memory=True)

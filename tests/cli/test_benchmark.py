@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cwtmae_cli.benchmark import runner as bench_runner
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.store import open_store
+from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.train import finetune
 
 runner = CliRunner()

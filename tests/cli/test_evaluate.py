@@ -25,7 +25,7 @@ from sklearn.metrics import (
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.writer import write_store_from_arrays
+from cwtmae_cli.data.store.writer import write_store_from_arrays
 from cwtmae_cli.model import standardize_windows
 
 runner = CliRunner()
@@ -291,9 +291,9 @@ def _wfdb_record(folder, name: str, leads: list[str], seconds: int = 70, fs_hz: 
 
 def test_a_recording_read_from_another_lead_is_said(tmp_path):
     from cwtmae_cli.data.prepare import prepare_store
-    from cwtmae_cli.data.recipes import load_recipe
+    from cwtmae_cli.data.recipes.recipe import load_recipe
     from cwtmae_cli.data.split import SPLIT_NAMES
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     _wfdb_record(tmp_path / "src", "r102", ["V5", "V2"])  # no MLII: mitdb-af reads V5
     store = tmp_path / "s.zarr"

@@ -17,8 +17,8 @@ from results_fixtures import (
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.edf_writer import write_edf
-from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 from cwtmae_cli.evaluate.table import read_table
 
 runner = CliRunner()
@@ -270,7 +270,7 @@ def test_trained_tiny_classifier_labels_a_new_recording(tmp_path):
     )
     assert result.exit_code == 0, result.output
     rows = read_table(tmp_path / f"{psg.stem}_pred.tsv")
-    from cwtmae_cli.data.readers import read_recording
+    from cwtmae_cli.data.readers.dispatch import read_recording
 
     truth = read_recording(psg, channels=["EEG Fpz-Cz"], annotations=hyp).intervals
     scored = right = 0

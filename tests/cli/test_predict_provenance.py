@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cwtmae_cli import __version__
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.edf_writer import write_edf
+from cwtmae_cli.demo.edf_writer import write_edf
 
 runner = CliRunner()
 

@@ -132,7 +132,7 @@ def test_bad_edf_is_skipped_listed_and_exits_1(edf_folder, tmp_path, case):
     assert result.exit_code == 1
     assert _error(result).startswith("error: 1 recording skipped") and expected in result.stderr
     assert "bad" in result.stdout  # the skipped table
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     assert len(open_store(out)) == 9  # the good recordings were written
     strict = _invoke(
@@ -249,7 +249,7 @@ def test_summary_lists_subjects_per_split_and_states_resampling(edf_folder, tmp_
 def test_a_second_prepare_refuses_while_the_first_holds_the_lock(edf_folder, tmp_path):
     out = tmp_path / "s.zarr"
     script = (
-        "import time; from cwtmae_cli.data.lock import StoreLock; "
+        "import time; from cwtmae_cli.data.store.lock import StoreLock; "
         f"StoreLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)"
     )
     holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -297,7 +297,7 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path):
     assert json.loads(rerun.stdout)["recordings_resumed"] >= 2
     whole = tmp_path / "whole.zarr"
     assert _invoke(*args, "--out", str(whole)).exit_code == 0
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     a, b = open_store(killed), open_store(whole)
     assert [(r["id"], r["n_windows"]) for r in a.recordings] == [
@@ -362,7 +362,7 @@ def test_a_slot_with_alternatives_reads_the_first_present_one(edf_folder, tmp_pa
         "edf", "--source", str(edf_folder), "--channels", "Fp1|C3-A2, EOG", "--out", str(out)
     )
     assert result.exit_code == 0, result.stderr
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     store = open_store(out)
     assert store.channels == ["Fp1|C3-A2", "EOG"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwtmae_cli.data.channels import (
+from cwtmae_cli.data.readers.channels import (
     match_channel,
     match_channels,
     match_slot,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cwtmae_cli.data.chunks import ChunkReader
-from cwtmae_cli.data.store import open_store
-from cwtmae_cli.data.writer import StoreWriter
+from cwtmae_cli.data.store.chunks import ChunkReader
+from cwtmae_cli.data.store.schema import open_store
+from cwtmae_cli.data.store.writer import StoreWriter
 
 
 def test_direct_reads_equal_zarr_reads_for_every_chunk(tmp_path):

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
 from cwtmae_cli.cli.inspect import window_policy_line
-from cwtmae_cli.data.loader import WindowDataset
 from cwtmae_cli.data.prepare import prepare_store
-from cwtmae_cli.data.readers import read_recording
-from cwtmae_cli.data.recipes import load_recipe
-from cwtmae_cli.data.store import describe_store, open_store
+from cwtmae_cli.data.readers.dispatch import read_recording
+from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.store.loader import WindowDataset
+from cwtmae_cli.data.store.schema import describe_store, open_store
 from cwtmae_cli.train.pretrain import preprocessing_meta
 
 runner = CliRunner()
@@ -151,7 +151,7 @@ def test_malformed_reference_is_one_line(tmp_path):
 def test_resuming_a_store_of_an_older_recipe_names_the_new_key(tmp_path):
     import zarr
 
-    from cwtmae_cli.data.recipes import with_overrides
+    from cwtmae_cli.data.recipes.recipe import with_overrides
     from cwtmae_cli.errors import StoreError
 
     folder = tmp_path / "one"

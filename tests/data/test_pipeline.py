@@ -9,11 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from cwtmae_cli.data.lock import StoreLock, lock_path_for
 from cwtmae_cli.data.prepare import prepare_store, summary_problem
-from cwtmae_cli.data.readers import read_recording
-from cwtmae_cli.data.recipes import load_recipe, with_overrides
-from cwtmae_cli.data.store import open_store
+from cwtmae_cli.data.readers.dispatch import read_recording
+from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+from cwtmae_cli.data.store.lock import StoreLock, lock_path_for
+from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import DataError, StoreError
 
 from .conftest import write_mne_edf
@@ -148,7 +148,7 @@ def test_lock_refuses_a_second_writer_and_takes_over_a_stale_one(edf_folder, tmp
 def test_lock_of_a_killed_process_is_released_by_the_kernel(tmp_path):
     out = tmp_path / "s.zarr"
     script = (
-        "import os, sys, time; from cwtmae_cli.data.lock import StoreLock; "
+        "import os, sys, time; from cwtmae_cli.data.store.lock import StoreLock; "
         f"StoreLock({str(out)!r}).acquire(); print('held', flush=True); time.sleep(60)"
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -226,7 +226,7 @@ def test_interrupted_mitdb_prepare_resumes_to_the_same_class_aware_split(
 ):
     """The split needs every recording's label counts: killed after the 4 records without AF,
     the store is unusable until the rerun, which assigns what the uninterrupted run did."""
-    from cwtmae_cli.data.loader import WindowDataset
+    from cwtmae_cli.data.store.loader import WindowDataset
 
     whole, _ = mitdb_store
     part = tmp_path / "part.zarr"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cwtmae_cli.data.recipes import BUILTIN, builtin_dir, load_recipe, with_overrides
+from cwtmae_cli.data.recipes.recipe import BUILTIN, builtin_dir, load_recipe, with_overrides
 from cwtmae_cli.errors import RecipeError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cwtmae_cli.data.channels import match_channel, match_channels
+from cwtmae_cli.data.readers.channels import match_channel, match_channels
 from cwtmae_cli.data.resample import resample, resample_ratio
 from cwtmae_cli.data.windows import cut_windows, quality_reasons, window_samples
 from cwtmae_cli.errors import ConfigError, DataError

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cwtmae_cli.data.recipes import load_recipe
-from cwtmae_cli.data.sources import find_recordings
+from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.sources import find_recordings
 from cwtmae_cli.errors import DataError
 
 

@@ -10,9 +10,9 @@ from collections import defaultdict
 import numpy as np
 
 from cwtmae_cli.data.prepare import prepare_store
-from cwtmae_cli.data.recipes import load_recipe
-from cwtmae_cli.data.store import open_store
-from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.store.schema import open_store
+from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 
 
 def test_two_nights_of_one_subject_always_share_a_split(tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from challenge_files import write_challenge_record
 
-from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.readers.dispatch import read_recording
 from cwtmae_cli.errors import DataError
 
 # A 9.3-s, a 30-s and a 60.4-s record of the shared CinC 2017 set (lengths from their headers).

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from results_fixtures import preprocessing, tiny_classifier
 
-from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.readers.dispatch import read_recording
 from cwtmae_cli.errors import DataError
 from cwtmae_cli.evaluate.prediction import Predictor
 from cwtmae_cli.runtime.checkpoint import save_checkpoint

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from results_fixtures import SLEEP_LABELS, save_classifier, save_mae, tiny_classifier
 
-from cwtmae_cli.data.edf_writer import write_edf
+from cwtmae_cli.demo.edf_writer import write_edf
 from cwtmae_cli.errors import CheckpointError, DataError
 from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
 
@@ -136,7 +136,7 @@ def _wfdb(folder, name: str, leads: list[str], seconds: int = 65, fs_hz: int = 1
 
 
 def test_mitdb_114_is_read_from_mlii_though_v5_comes_first(tmp_path, shared_data):
-    from cwtmae_cli.data.readers import read_recording
+    from cwtmae_cli.data.readers.dispatch import read_recording
     from cwtmae_cli.data.resample import resample
 
     ckpt = save_classifier(tmp_path / "ecg", tiny_classifier(2), ["non-AF", "AF"], channel="MLII")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.data.edf_writer import write_edf
+from cwtmae_cli.demo.edf_writer import write_edf
 from cwtmae_cli.evaluate.plots import agreement
 from cwtmae_cli.evaluate.reference import find_reference
 
@@ -26,7 +26,7 @@ def test_wfdb_reference_is_what_prepare_labels_each_window(shared_data, tmp_path
     from typer.testing import CliRunner
 
     from cwtmae_cli.cli.app import app
-    from cwtmae_cli.data.store import open_store
+    from cwtmae_cli.data.store.schema import open_store
 
     record = _link_record(shared_data, tmp_path / "src", "201")
     store_path = tmp_path / "s.zarr"

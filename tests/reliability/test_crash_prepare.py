@@ -14,7 +14,7 @@ import pytest
 from crash_checks import KILLS_SURVIVED, kill_loop, remove, store_state
 from forked import run_forked
 
-from cwtmae_cli.data.store import ARRAY_NAMES, describe_store, open_store
+from cwtmae_cli.data.store.schema import ARRAY_NAMES, describe_store, open_store
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ STAMPS = {"created_utc", "updated_utc"}
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
     """12 Sleep-EDF-style nights of 10 minutes (6 subjects x 2 nights), 20 windows each."""
-    from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+    from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 
     folder = tmp_path_factory.mktemp("sleep")
     write_sleep_edf_dataset(folder, n_subjects=6, minutes=10, seed=4, nights_per_subject=2)

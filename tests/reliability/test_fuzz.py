@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.readers.dispatch import read_recording
 from cwtmae_cli.data.windows import cut_windows, quality_reasons
 from cwtmae_cli.errors import DataError
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.store import ARRAY_NAMES, open_store
+from cwtmae_cli.data.store.schema import ARRAY_NAMES, open_store
 
 runner = CliRunner()
 STAMPS = {"created_utc", "updated_utc"}
@@ -37,7 +37,7 @@ def _same_store(a: Path, b: Path) -> None:
 
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory) -> Path:
-    from cwtmae_cli.data.synthetic import write_sleep_edf_dataset
+    from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 
     folder = tmp_path_factory.mktemp("nights")
     write_sleep_edf_dataset(folder, n_subjects=4, minutes=10, seed=8)
@@ -141,7 +141,7 @@ threading.stack_size(512 * 1024)
 resource.setrlimit(resource.RLIMIT_STACK, (1 << 20, resource.getrlimit(resource.RLIMIT_STACK)[1]))
 from pathlib import Path
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.readers import read_recording
+from cwtmae_cli.data.readers.dispatch import read_recording
 import mne, scipy.signal, zarr  # noqa: F401  (imported before the cap: their code is not data)
 
 cap_bytes, edf, out = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
@@ -168,8 +168,8 @@ def test_prepare_streams_a_recording_larger_than_its_memory_cap(tmp_path) -> Non
     import subprocess
     import sys
 
-    from cwtmae_cli.data.edf_writer import write_edf
-    from cwtmae_cli.data.readers import open_recording
+    from cwtmae_cli.data.readers.dispatch import open_recording
+    from cwtmae_cli.demo.edf_writer import write_edf
 
     n = int(HOURS * 3600 * 100)
     rng = np.random.default_rng(0)
@@ -204,7 +204,7 @@ def odd_rates(tmp_path_factory) -> Path:
     """A 256 Hz EDF (resampled to 100 Hz by the ``edf`` recipe) and a 360 Hz WFDB record."""
     from bad_inputs import write_wfdb
 
-    from cwtmae_cli.data.edf_writer import write_edf
+    from cwtmae_cli.demo.edf_writer import write_edf
 
     folder = tmp_path_factory.mktemp("rates")
     rng = np.random.default_rng(3)
@@ -224,8 +224,8 @@ def test_streamed_windows_equal_the_whole_recordings(
     """Block-wise reading and resampling give the same windows, labels and drops as reading
     whole, bit for bit: at the recipe's rate (100 Hz EEG), from 256 Hz and from 360 Hz."""
     from cwtmae_cli.data.process import process_item, stream_item
-    from cwtmae_cli.data.recipes import load_recipe, with_overrides
-    from cwtmae_cli.data.sources import find_recordings
+    from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+    from cwtmae_cli.data.recipes.sources import find_recordings
 
     recipe = with_overrides(load_recipe(recipe_name), channels=channels)
     source = nights if where == "nights" else odd_rates / where

@@ -264,7 +264,7 @@ def test_reader_refuses_signal_files_outside_the_record_folder(tmp_path, sentine
     """Defence in depth: even a header that ``wfdb`` parsed with a path in it is refused."""
     import wfdb
 
-    from cwtmae_cli.data.readers import read_recording
+    from cwtmae_cli.data.readers.dispatch import read_recording
     from cwtmae_cli.errors import DataError
 
     hea = write_wfdb(tmp_path / "src")

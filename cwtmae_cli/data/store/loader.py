@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from cwtmae_cli.data.chunks import ChunkReader
-from cwtmae_cli.data.store import open_store
+from cwtmae_cli.data.store.chunks import ChunkReader
+from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import StoreError
 
 IN_MEMORY_MAX_BYTES = 2 * 1024**3
@@ -31,7 +31,7 @@ def _resolve_channel(channel: int | str, channels: list[str], path: Path) -> int
         if not 0 <= channel < len(channels):
             raise StoreError(f"channel index {channel} out of range; {path} has {channels}")
         return int(channel)
-    from cwtmae_cli.data.channels import match_slot
+    from cwtmae_cli.data.readers.channels import match_slot
 
     return match_slot(str(channel), channels, where=f"store {path}")
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from cwtmae_cli.data.channels import slot_usage
+from cwtmae_cli.data.readers.channels import slot_usage
 from cwtmae_cli.data.split import SPLIT_NAMES
 from cwtmae_cli.errors import StoreError
 
@@ -160,7 +160,7 @@ def describe_store(path: Path | str) -> dict:
 
     Returns a JSON-serialisable dict with keys ``path, complete, n_windows, n_recordings,
     fs_hz, window_s, n_samples, channels, channels_read, label_names, splits`` (``channels_read``:
-    :func:`~cwtmae_cli.data.channels.slot_usage`; ``{"train": {"n_windows", "n_subjects",
+    :func:`~cwtmae_cli.data.readers.channels.slot_usage`; ``{"train": {"n_windows", "n_subjects",
     "subjects" (sorted ids), "n_recordings", "per_class": {name: count, "unlabelled": count},
     "missing_classes": [names of classes the store holds but this split, which has subjects,
     does not]}, ...}``), ``n_unassigned`` (windows not yet given a split: an unfinished

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.data.channels import match_channel, pick_channels
-from cwtmae_cli.data.recording import Interval, Recording
-from cwtmae_cli.data.wfdb_reader import WFDB_SUFFIXES, read_wfdb
+from cwtmae_cli.data.readers.channels import match_channel, pick_channels
+from cwtmae_cli.data.readers.recording import Interval, Recording
+from cwtmae_cli.data.readers.wfdb_reader import WFDB_SUFFIXES, read_wfdb
 from cwtmae_cli.errors import DataError
 
 EDF_SUFFIXES = {".edf", ".bdf", ".rec"}

@@ -23,7 +23,7 @@ import numpy as np
 
 from cwtmae_cli import __version__
 from cwtmae_cli.data.split import assign_splits, subject_class_counts
-from cwtmae_cli.data.store import ARRAY_NAMES, SCHEMA_VERSION, open_store
+from cwtmae_cli.data.store.schema import ARRAY_NAMES, SCHEMA_VERSION, open_store
 
 CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
 _DTYPES = {

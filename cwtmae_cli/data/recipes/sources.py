@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cwtmae_cli.data.recipes import Recipe
-from cwtmae_cli.data.subjects import subject_of
+from cwtmae_cli.data.recipes.recipe import Recipe
+from cwtmae_cli.data.recipes.subjects import subject_of
 from cwtmae_cli.errors import DataError, UsageError
 
 

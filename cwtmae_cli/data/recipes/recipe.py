@@ -14,10 +14,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from cwtmae_cli.data.channels import normalize_slot
 from cwtmae_cli.data.labels import LabelSpec
-from cwtmae_cli.data.recipe_schema import SCHEMA, check_type, validate_keys
-from cwtmae_cli.data.subjects import subject_regex_problem
+from cwtmae_cli.data.readers.channels import normalize_slot
+from cwtmae_cli.data.recipes.schema import SCHEMA, check_type, validate_keys
+from cwtmae_cli.data.recipes.subjects import subject_regex_problem
 from cwtmae_cli.data.window_policy import WindowPolicy
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError, UsageError
 

@@ -2,7 +2,7 @@
 
 zarr's synchronous API runs every read through its event-loop thread and thread pools: several
 thread hand-offs per chunk, which on a busy machine cost ten times the Blosc decode itself. For
-the layout :class:`~cwtmae_cli.data.writer.StoreWriter` writes (zarr v3, default chunk keys,
+the layout :class:`~cwtmae_cli.data.store.writer.StoreWriter` writes (zarr v3, default chunk keys,
 ``bytes`` little-endian then ``blosc``, float32) the loader reads and decodes the chunk file
 itself; for any other layout it falls back to zarr.
 """

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.data.channels import pick_channels
-from cwtmae_cli.data.recording import Interval, Recording
-from cwtmae_cli.data.wfdb_challenge import is_mat_record, read_mat_signals, readable_record
+from cwtmae_cli.data.readers.channels import pick_channels
+from cwtmae_cli.data.readers.recording import Interval, Recording
+from cwtmae_cli.data.readers.wfdb_challenge import is_mat_record, read_mat_signals, readable_record
 from cwtmae_cli.errors import DataError
 
 WFDB_SUFFIXES = {".hea", ".dat", ".mat"}
