@@ -21,7 +21,7 @@ Exit status: 0 every mutant killed; 1 a mutant survived or timed out; 2 bad usag
 
 Not part of the package, standard library only; see docs/testing.md. Usage::
 
-    python tools/mutants.py                 # all mutants (about 15 minutes on 2 cores)
+    python tools/mutants.py                 # all mutants (10 to 25 minutes on 2 cores)
     python tools/mutants.py --list          # the list, with stale snippets flagged; runs nothing
     python tools/mutants.py --only rope-q-only,mae-loss-spec-denominator
     python tools/mutants.py --only head-cot-last-token --tests tests/model   # other tests
