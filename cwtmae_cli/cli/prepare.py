@@ -135,7 +135,8 @@ def prepare(
 
     from cwtmae_cli.data.prepare import prepare_store, summary_problem
     from cwtmae_cli.data.readers.channels import parse_channel_slots
-    from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+    from cwtmae_cli.data.recipes.load import load_recipe
+    from cwtmae_cli.data.recipes.recipe import with_overrides
     from cwtmae_cli.data.recipes.sources import default_source
     from cwtmae_cli.errors import DataError, UsageError
     from cwtmae_cli.workdir import default_store_path, resolve_workdir

@@ -42,7 +42,7 @@ def generate(config: Any, state: State, on_train: TrainEvents) -> State:
 def prepare(config: Any, state: State, on_train: TrainEvents) -> State:
     """``cwtmae prepare sleep-edf --source <data>`` into ``stores/sleep-edf.zarr``."""
     from cwtmae_cli.data.prepare import prepare_store, summary_problem
-    from cwtmae_cli.data.recipes.recipe import load_recipe
+    from cwtmae_cli.data.recipes.load import load_recipe
     from cwtmae_cli.errors import DataError
     from cwtmae_cli.workdir import default_store_path
 

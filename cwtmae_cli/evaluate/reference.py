@@ -43,7 +43,7 @@ def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
             recipe = None
         if recipe and sorted((recipe.get("labels") or {}).get("names") or []) == sorted(names):
             return recipe
-    from cwtmae_cli.data.recipes.recipe import BUILTIN, load_recipe
+    from cwtmae_cli.data.recipes.load import BUILTIN, load_recipe
 
     for name in BUILTIN:
         recipe = load_recipe(name)

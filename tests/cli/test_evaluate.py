@@ -291,7 +291,7 @@ def _wfdb_record(folder, name: str, leads: list[str], seconds: int = 70, fs_hz: 
 
 def test_a_recording_read_from_another_lead_is_said(tmp_path):
     from cwtmae_cli.data.prepare import prepare_store
-    from cwtmae_cli.data.recipes.recipe import load_recipe
+    from cwtmae_cli.data.recipes.load import load_recipe
     from cwtmae_cli.data.split import SPLIT_NAMES
     from cwtmae_cli.data.store.schema import open_store
 

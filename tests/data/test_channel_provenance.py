@@ -12,7 +12,8 @@ import pytest
 
 from cwtmae_cli.data.prepare import prepare_store
 from cwtmae_cli.data.readers.dispatch import read_recording
-from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+from cwtmae_cli.data.recipes.load import load_recipe
+from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.data.resample import resample
 from cwtmae_cli.data.store.schema import describe_store, open_store
 from cwtmae_cli.demo.edf_writer import write_edf

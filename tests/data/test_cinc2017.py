@@ -15,7 +15,7 @@ from cwtmae_cli.cli.app import app
 from cwtmae_cli.cli.inspect import window_policy_line
 from cwtmae_cli.data.prepare import prepare_store
 from cwtmae_cli.data.readers.dispatch import read_recording
-from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.store.loader import WindowDataset
 from cwtmae_cli.data.store.schema import describe_store, open_store
 from cwtmae_cli.train.pretrain import preprocessing_meta

@@ -12,7 +12,7 @@ from cwtmae_cli.cli.app import app
 def test_download_one_night_and_prepare_it(tmp_path):
     from cwtmae_cli.data.download import download_sleep_edf
     from cwtmae_cli.data.prepare import prepare_store
-    from cwtmae_cli.data.recipes.recipe import load_recipe
+    from cwtmae_cli.data.recipes.load import load_recipe
 
     source = download_sleep_edf(tmp_path / "mne", subjects=[0], recordings=[1])
     assert sorted(p.name for p in source.glob("SC4001*")) == [

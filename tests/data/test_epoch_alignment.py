@@ -7,7 +7,7 @@ import pytest
 
 from cwtmae_cli.data.process import process_item, stream_item
 from cwtmae_cli.data.readers.dispatch import read_recording
-from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.recipes.sources import SourceItem
 from cwtmae_cli.data.resample import resample
 from cwtmae_cli.demo.edf_writer import write_edf

@@ -9,7 +9,8 @@ import pytest
 from cwtmae_cli.data.gaps import GapFiller, fill_short_gaps, gap_samples
 from cwtmae_cli.data.prepare import prepare_store
 from cwtmae_cli.data.process import process_item, stream_item
-from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+from cwtmae_cli.data.recipes.load import load_recipe
+from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.data.recipes.sources import find_recordings
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import UsageError

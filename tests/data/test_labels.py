@@ -9,7 +9,7 @@ import pytest
 
 from cwtmae_cli.data.labels import LabelSpec, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers.recording import Interval
-from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.load import load_recipe
 
 SPEC = LabelSpec(
     names=("a", "b"), map={"A": "a", "B": "b"}, drop=("?",), unmapped="unlabelled", uncovered="drop"

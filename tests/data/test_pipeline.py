@@ -11,7 +11,8 @@ import pytest
 
 from cwtmae_cli.data.prepare import prepare_store, summary_problem
 from cwtmae_cli.data.readers.dispatch import read_recording
-from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+from cwtmae_cli.data.recipes.load import load_recipe
+from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.data.store.lock import StoreLock, lock_path_for
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import DataError, StoreError

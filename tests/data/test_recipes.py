@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from cwtmae_cli.data.recipes.recipe import BUILTIN, builtin_dir, load_recipe, with_overrides
+from cwtmae_cli.data.recipes.load import BUILTIN, builtin_dir, load_recipe
+from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.errors import RecipeError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.recipes.sources import find_recordings
 from cwtmae_cli.errors import DataError
 

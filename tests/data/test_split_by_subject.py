@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 
 from cwtmae_cli.data.prepare import prepare_store
-from cwtmae_cli.data.recipes.recipe import load_recipe
+from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 

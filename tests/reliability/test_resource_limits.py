@@ -224,7 +224,8 @@ def test_streamed_windows_equal_the_whole_recordings(
     """Block-wise reading and resampling give the same windows, labels and drops as reading
     whole, bit for bit: at the recipe's rate (100 Hz EEG), from 256 Hz and from 360 Hz."""
     from cwtmae_cli.data.process import process_item, stream_item
-    from cwtmae_cli.data.recipes.recipe import load_recipe, with_overrides
+    from cwtmae_cli.data.recipes.load import load_recipe
+    from cwtmae_cli.data.recipes.recipe import with_overrides
     from cwtmae_cli.data.recipes.sources import find_recordings
 
     recipe = with_overrides(load_recipe(recipe_name), channels=channels)
