@@ -1,9 +1,10 @@
 """``prepare``: source folder -> store, resumable, with worker processes and one writer.
 
-Workers (``--workers N``, spawned processes) read, resample and window one recording each; the
-main process is the only writer and appends results strictly in recording-id order, so the store
-is identical whatever the number of workers. At most ``2 * N`` recordings are in flight, so
-memory does not grow with the size of the data set. A rerun skips recordings already committed.
+Workers (``--workers N``, spawned processes, ``workers.py``) read, resample and window one
+recording each; the main process is the only writer and appends results strictly in recording-id
+order, so the store is identical whatever the number of workers. At most ``2 * N`` recordings are
+in flight, so memory does not grow with the size of the data set. A rerun skips recordings
+already committed.
 """
 
 from __future__ import annotations
@@ -12,24 +13,17 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from multiprocessing import get_context
 from pathlib import Path
 
-from cwtmae_cli.data.process import (
-    ProcessedRecording,
-    check_window,
-    process_item,
-    stream_item,
-)
+from cwtmae_cli.data.process import ProcessedRecording, check_window, stream_item
 from cwtmae_cli.data.recipes.recipe import Recipe
 from cwtmae_cli.data.recipes.sources import SourceItem, find_recordings
 from cwtmae_cli.data.split import assign_splits
 from cwtmae_cli.data.store.lock import StoreLock
 from cwtmae_cli.data.store.schema import describe_store, open_store
 from cwtmae_cli.data.store.writer import StoreWriter
+from cwtmae_cli.data.workers import results_in_order
 from cwtmae_cli.errors import CwtmaeError, DataError, StoreError, UsageError
 from cwtmae_cli.wording import plural
 
@@ -37,16 +31,6 @@ _ABSENT = object()  # a recipe key missing from one side of a comparison
 
 # progress(n_done, n_total, n_windows_written, recording_id)
 Progress = Callable[[int, int, int, str], None]
-
-
-def _safe_process(item: SourceItem, recipe: Recipe) -> ProcessedRecording | str:
-    """Worker entry point: the processed recording, or the reason it cannot be used."""
-    try:
-        return process_item(item, recipe)
-    except CwtmaeError as exc:
-        return str(exc)
-    except Exception as exc:  # a library failing on a damaged file: report, keep going
-        return f"{item.recording_id}: {type(exc).__name__}: {exc}"
 
 
 def staging_path(out: Path) -> Path:
@@ -130,53 +114,95 @@ def prepare_store(
     items = find_recordings(recipe, source)
     out = Path(out)
     with _write_errors(out), StoreLock(out):
-        existed = out.exists()
-        writer = _open_writer(out, recipe, overwrite)
-        made_now = writer.path != out or not existed
-        old_attrs = {} if made_now else writer.attrs
-        done = set(writer.committed_ids)
-        todo = [i for i in items if i.recording_id not in done]
-        n_resumed, n_before = len(items) - len(todo), writer.n_committed
-        skipped: list[dict] = []
-        written = 0
-        if progress:
-            progress(n_resumed, len(items), 0, "")
-        for item, result in _results_in_order(todo, recipe, workers):
-            if result is None:  # in this process: stream the recording into the store
-                result = _stream_into(writer, item, recipe)
-            if isinstance(result, str):
-                if strict:
-                    if made_now and writer.n_committed == 0:  # no half-made store of nothing
-                        shutil.rmtree(writer.path)
-                    raise DataError(f"{result} (stopped by --strict)")
-                skipped.append({"id": item.recording_id, "reason": result})
-            else:
-                if isinstance(result, ProcessedRecording):
-                    writer.append(result.info, result.signals, result.labels, result.start_s)
-                written += 1
-            if progress:
-                n_done = n_resumed + written + len(skipped)
-                progress(n_done, len(items), writer.n_committed - n_before, item.recording_id)
+        writer, made_now, old_attrs = _open_for_run(out, recipe, overwrite)
+        n_before = writer.n_committed
+        skipped, written, n_resumed = _write_recordings(
+            writer, items, recipe, workers, strict=strict, made_now=made_now, progress=progress
+        )
         counts = writer.subject_class_counts()
         splits = assign_splits(counts, recipe.split_fractions, recipe.seed)
         writer.finish(skipped, splits)
-        summary = _summary(writer.path, skipped)
-        summary["path"] = str(out)
-        if summary["n_windows"] == 0 and (made_now or not old_attrs.get("complete")):
-            shutil.rmtree(writer.path)  # a store of nothing would only mislead the next command
-            summary["path"] = None  # nothing was written (an old store at `out` is untouched)
-        elif writer.path != out:  # --overwrite: the new store is whole; now replace the old one
-            _replace(out, writer.path)
-    elapsed_s = time.monotonic() - t0
-    before = old_attrs.get("subject_splits", {}) if old_attrs.get("complete") else {}
+        drop_empty = made_now or not old_attrs.get("complete")
+        summary = _settle(writer, out, skipped, drop_empty)
     summary.update(
-        recordings_found=len(items),
-        recordings_resumed=n_resumed,
-        recordings_written=written,
-        subjects_moved=sorted(s for s, code in splits.items() if before.get(s, code) != code),
-        elapsed_s=round(elapsed_s, 3),
-        windows_per_s=round((summary["n_windows"] - n_before) / max(elapsed_s, 1e-9), 1),
+        recordings_found=len(items), recordings_resumed=n_resumed, recordings_written=written,
+        subjects_moved=_moved_subjects(splits, old_attrs),
+        **_speed(summary["n_windows"] - n_before, time.monotonic() - t0),
     )
+    return summary
+
+
+def _open_for_run(out: Path, recipe: Recipe, overwrite: bool) -> tuple[StoreWriter, bool, dict]:
+    """The writer (:func:`_open_writer`), whether this run makes the store, and the attributes
+    of the store it resumes (``{}`` when it makes one)."""
+    existed = out.exists()
+    writer = _open_writer(out, recipe, overwrite)
+    made_now = writer.path != out or not existed
+    return writer, made_now, {} if made_now else writer.attrs
+
+
+def _moved_subjects(splits: dict[str, int], old_attrs: dict) -> list[str]:
+    """Subjects of an already complete store whose split changed (the source changed)."""
+    before = old_attrs.get("subject_splits", {}) if old_attrs.get("complete") else {}
+    return sorted(s for s, code in splits.items() if before.get(s, code) != code)
+
+
+def _speed(n_windows_new: int, elapsed_s: float) -> dict:
+    return {
+        "elapsed_s": round(elapsed_s, 3),
+        "windows_per_s": round(n_windows_new / max(elapsed_s, 1e-9), 1),
+    }
+
+
+def _write_recordings(
+    writer: StoreWriter,
+    items: list[SourceItem],
+    recipe: Recipe,
+    workers: int,
+    *,
+    strict: bool,
+    made_now: bool,
+    progress: Progress | None,
+) -> tuple[list[dict], int, int]:
+    """Write the recordings of ``items`` not committed yet, in order; returns the skipped
+    ({id, reason}), the number written and the number resumed (committed before). In ``strict``
+    mode the first that cannot be used stops the run (DataError)."""
+    done = set(writer.committed_ids)
+    todo = [i for i in items if i.recording_id not in done]
+    n_resumed, n_before = len(items) - len(todo), writer.n_committed
+    skipped: list[dict] = []
+    written = 0
+    if progress:
+        progress(n_resumed, len(items), 0, "")
+    for item, result in results_in_order(todo, recipe, workers):
+        if result is None:  # in this process: stream the recording into the store
+            result = _stream_into(writer, item, recipe)
+        if isinstance(result, str):
+            if strict:
+                if made_now and writer.n_committed == 0:  # no half-made store of nothing
+                    shutil.rmtree(writer.path)
+                raise DataError(f"{result} (stopped by --strict)")
+            skipped.append({"id": item.recording_id, "reason": result})
+        else:
+            if isinstance(result, ProcessedRecording):
+                writer.append(result.info, result.signals, result.labels, result.start_s)
+            written += 1
+        if progress:
+            n_done = n_resumed + written + len(skipped)
+            progress(n_done, len(items), writer.n_committed - n_before, item.recording_id)
+    return skipped, written, n_resumed
+
+
+def _settle(writer: StoreWriter, out: Path, skipped: list[dict], drop_empty: bool) -> dict:
+    """The finished store's summary; the store is removed when it holds no window and
+    ``drop_empty`` (made by this run, or never complete), else put at ``out``."""
+    summary = _summary(writer.path, skipped)
+    summary["path"] = str(out)
+    if summary["n_windows"] == 0 and drop_empty:
+        shutil.rmtree(writer.path)  # a store of nothing would only mislead the next command
+        summary["path"] = None  # nothing was written (an old store at `out` is untouched)
+    elif writer.path != out:  # --overwrite: the new store is whole; now replace the old one
+        _replace(out, writer.path)
     return summary
 
 
@@ -233,34 +259,6 @@ def _stream_into(writer: StoreWriter, item: SourceItem, recipe: Recipe) -> dict 
         return f"{item.recording_id}: {type(exc).__name__}: {exc}"
     writer.commit(info)
     return info
-
-
-def _results_in_order(todo: list[SourceItem], recipe: Recipe, workers: int):
-    """Yield ``(item, result)`` in ``todo`` order, computing up to ``2 * workers`` ahead; with
-    one worker the result is None: the caller streams the recording itself."""
-    if workers == 1 or len(todo) <= 1:
-        for item in todo:
-            yield item, None
-        return
-    ahead = 2 * workers
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        pending: dict[int, Future] = {}
-        try:
-            for i, item in enumerate(todo):
-                while len(pending) < ahead and i + len(pending) < len(todo):
-                    j = i + len(pending)
-                    pending[j] = pool.submit(_safe_process, todo[j], recipe)
-                try:
-                    result = pending.pop(i).result()
-                except BrokenProcessPool as exc:
-                    raise DataError(
-                        f"a worker process died while reading {item.recording_id} (out of "
-                        "memory?); rerun to resume, with fewer --workers"
-                    ) from exc
-                yield item, result
-        finally:
-            for future in pending.values():
-                future.cancel()
 
 
 def summary_problem(summary: dict) -> str | None:
