@@ -22,7 +22,8 @@ from cwtmae_cli.errors import CwtmaeError
 
 # In the order `cwtmae --help` lists them.
 COMMAND_MODULES = (
-    "prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "benchmark", "demo"
+    "prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "score", "benchmark",
+    "demo",
 )
 
 _state = {"debug": False}

@@ -29,9 +29,10 @@ class Reference:
     source: str
 
 
-def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
+def recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     """The recipe (as stored: a dict) behind a checkpoint: its store's, else a built-in one
-    with the checkpoint's class names (in any order: classes are matched by name)."""
+    with the checkpoint's class names (in any order: classes are matched by name). ``meta``
+    needs ``label_names``; ``store`` (a store path) is used when it is still there."""
     names = list(meta.get("label_names") or [])
     store = meta.get("store")
     if store and Path(store).is_dir():
@@ -52,7 +53,8 @@ def _recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _label_spec(labels: dict[str, Any]) -> LabelSpec:
+def label_spec(labels: dict[str, Any]) -> LabelSpec:
+    """The LabelSpec of a stored recipe's ``labels`` table."""
     return LabelSpec(
         names=tuple(labels["names"]),
         map=dict(labels.get("map") or {}),
@@ -88,7 +90,7 @@ def find_reference(
     from cwtmae_cli.data.readers.dispatch import is_edf, open_recording
 
     path = Path(path)
-    recipe = _recipe_of(meta)
+    recipe = recipe_of(meta)
     if recipe is None:
         return None
     ann = _annotation_file(path, recipe.get("source") or {})
@@ -98,15 +100,28 @@ def find_reference(
     intervals = stream.recording.intervals
     if not intervals:
         return None
-    spec = _label_spec(recipe["labels"])
     try:
-        classes, reasons = label_windows(np.asarray(onset_s), window_s, intervals, spec)
+        labels, _ = window_labels(intervals, recipe, onset_s, window_s)
     except DataError as exc:
         raise DataError(f"reference of {path.name}: {exc}") from None
+    if all(label is None for label in labels):
+        return None
+    return Reference(labels=labels, source=(ann or path).name)
+
+
+def window_labels(
+    intervals: list, recipe: dict[str, Any], onset_s: np.ndarray, window_s: float
+) -> tuple[list[str | None], list[str | None]]:
+    """Reference class name of each window at ``onset_s`` (s) from annotation ``intervals``
+    through ``recipe``'s label map, as ``prepare`` labels windows; None where there is none.
+    Also the reasons (None, or ``label <text>`` for a window a dropped text such as
+    ``Sleep stage ?`` wins, ``no annotation`` for one no interval covers enough).
+
+    Raises DataError for a text outside the map when the recipe's ``unmapped`` is ``error``."""
+    spec = label_spec(recipe["labels"])
+    classes, reasons = label_windows(np.asarray(onset_s), window_s, intervals, spec)
     labels = [
         spec.names[int(k)] if k >= 0 and reason is None else None
         for k, reason in zip(classes, reasons, strict=True)
     ]
-    if all(label is None for label in labels):
-        return None
-    return Reference(labels=labels, source=(ann or path).name)
+    return labels, reasons

@@ -1,0 +1,145 @@
+"""``cwtmae score``: the evaluate report for hand-written prediction tables against real
+references, what was left out or unmatched said on stderr, and bad input as one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from agreement_fixtures import AF, CINC, SLEEP, link_record, write_summary, write_table
+from typer.testing import CliRunner
+
+from cwtmae_cli.cli.app import app
+
+runner = CliRunner()
+ONSETS_S = np.arange(30540.0, 31260.0, 30.0)  # (24,) see tests/evaluate/test_agreement.py
+TRUTH = ["W"] * 3 + ["N1"] * 4 + ["N2"] * 13 + ["N3", "N2", "N3", "N3"]
+
+
+def _invoke(args: list[str]):
+    return runner.invoke(app, args, env={"COLUMNS": "200", "CWTMAE_HOME": None})
+
+
+def _row(stdout: str, first_cell: str, after: str = "") -> list[str]:
+    """The cells of the first table row ``first_cell`` below the line holding ``after``."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if after in line)
+    for line in lines[start:]:
+        cells = [c.strip() for c in line.split("│")]
+        if len(cells) > 2 and cells[1] == first_cell:
+            return cells[2:-1]
+    raise AssertionError(f"no table row `{first_cell}` in:\n{stdout}")
+
+
+def test_the_report_is_evaluates_with_exact_counts(shared_data, tmp_path):
+    hypnogram = shared_data / "sleep-edf" / "SC4001EC-Hypnogram.edf"
+    predicted = ["W", "W", "N1", "N1", "N2", "N2", "bad"] + ["N2"] * 13 + ["N3"] * 4
+    table = write_table(tmp_path / "SC4001E0-PSG_pred.tsv", ONSETS_S, predicted, SLEEP)
+    result = _invoke(["score", str(table), str(hypnogram), "--json", str(tmp_path / "a.json")])
+    assert result.exit_code == 0, result.output
+    assert "agreement with the reference: 23 windows from 1 recording" in result.stdout
+    cm = "confusion matrix (rows true"
+    assert _row(result.stdout, "W", cm) == ["2", "1", "0", "0", "0"]
+    assert _row(result.stdout, "N1", cm) == ["0", "1", "2", "0", "0"]
+    assert _row(result.stdout, "N2", cm) == ["0", "0", "13", "1", "0"]
+    assert _row(result.stdout, "N3", cm) == ["0", "0", "0", "3", "0"]
+    assert _row(result.stdout, "REM", cm) == ["0", "0", "0", "0", "0"]
+    assert _row(result.stdout, "accuracy") == [f"{19 / 23:.4f}"]
+    assert "no REM window in the reference: macro-F1 counts its F1 as 0" in result.stdout
+    assert "1 window left out of the scores: 1 bad" in result.stderr
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert doc["level"] == "windows" and doc["recipe"] == "sleep-edf"
+    assert doc["summary"]["n_windows"] == 23 and doc["left_out"] == {"bad": 1}
+    assert doc["confusion_matrix"]["counts"][2] == [0, 0, 13, 1, 0]
+    dash = _invoke(["score", str(table), str(hypnogram), "--json", "-"])
+    assert json.loads(dash.stdout)["summary"] == doc["summary"]
+
+
+def test_the_clock_offset_is_said(shared_data, tmp_path):
+    hypnogram = shared_data / "sleep-edf" / "SC4001EC-Hypnogram.edf"
+    table = write_table(
+        tmp_path / "SC4001E0-PSG_pred.tsv", ONSETS_S, TRUTH[2:] + ["N3", "N3"], SLEEP,
+        start="1989-04-24T16:14:00",
+    )
+    result = _invoke(["score", str(table), str(hypnogram)])
+    assert result.exit_code == 0, result.output
+    assert "SC4001E0-PSG: the reference starts -60 s from the table's first sample" in (
+        result.stderr
+    )
+    assert _row(result.stdout, "accuracy") == ["1.0000"]
+
+
+def test_unmatched_recordings_are_listed_one_line_each(shared_data, tmp_path):
+    refs = tmp_path / "refs"
+    for record in ("201", "203", "100"):
+        link_record(shared_data, refs, record)
+    for record in ("201", "998", "999"):
+        write_table(tmp_path / "pred" / f"{record}_pred.tsv", [0.0, 30.0], ["AF", "AF"], AF)
+    result = _invoke(["score", str(tmp_path / "pred"), str(refs)])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert f"warning: 998: no reference for this recording in {refs}; not scored" in warnings
+    assert f"warning: 999: no reference for this recording in {refs}; not scored" in warnings
+    assert "warning: 2 recordings of the predictions without a reference" in warnings
+    assert "warning: 100.atr: no prediction table for this reference; not scored" in warnings
+    assert "warning: 203.atr: no prediction table for this reference; not scored" in warnings
+    assert "2 references without a prediction" in result.stderr
+    assert "agreement with the reference: 2 windows from 1 recording" in result.stdout
+
+
+def test_recording_labels_give_the_report_over_recordings(shared_data, tmp_path):
+    answers = {"A00001": "N", "A00002": "O", "A00004": "A", "A00008": "O"}
+    write_summary(tmp_path / "pred" / "summary.tsv", answers, CINC)
+    reference = shared_data / "cinc2017" / "REFERENCE.csv"
+    result = _invoke(["score", str(tmp_path / "pred"), str(reference)])
+    assert result.exit_code == 0, result.output
+    assert "agreement with the reference: 4 recordings" in result.stdout
+    cm = "confusion matrix (rows true"
+    assert _row(result.stdout, "N", cm) == ["1", "0", "1", "0"]  # A00002 is N, called O
+    assert _row(result.stdout, "A", cm) == ["0", "1", "0", "0"]
+    assert "no ~ recording in the reference" in result.stdout
+    assert "2996 recordings of REFERENCE.csv without a prediction (not listed)" in result.stderr
+    assert "warning:" not in result.stderr.replace("warning: the reference has no ~", "")
+
+
+def test_a_class_the_map_cannot_produce_is_warned(shared_data, tmp_path):
+    recipe = tmp_path / "af-only.toml"
+    recipe.write_text('extends = "mitdb-af"\nname = "af-only"\n[labels]\nunmapped = "unlabelled"\n')
+    atr = link_record(shared_data, tmp_path / "ref", "201")
+    table = write_table(tmp_path / "201_pred.tsv", [0.0, 30.0], ["AF", "non-AF"], AF)
+    result = _invoke(["score", str(table), str(atr), "--recipe", str(recipe)])
+    assert result.exit_code == 0, result.output
+    assert "warning: class non-AF of the predictions is none the reference's label map" in (
+        result.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    ("case", "code", "message"),
+    [
+        ("missing predictions", 1, "no such file or folder"),
+        ("unknown format", 1, "cannot tell the format of reference"),
+        ("no overlap", 1, "has a reference in"),
+        ("unknown recipe", 2, "no recipe `no-such-recipe`"),
+        ("no reference argument", 2, "Missing argument"),
+    ],
+)
+def test_bad_input_is_one_line(case, code, message, shared_data, tmp_path):
+    atr = link_record(shared_data, tmp_path / "ref", "201")
+    table = write_table(tmp_path / "201_pred.tsv", [0.0, 30.0], ["AF", "AF"], AF)
+    other = write_table(tmp_path / "o" / "999_pred.tsv", [0.0], ["AF"], AF)
+    (tmp_path / "ref.txt").write_text("x")
+    args = {
+        "missing predictions": [str(tmp_path / "none_pred.tsv"), str(atr)],
+        "unknown format": [str(table), str(tmp_path / "ref.txt")],
+        "no overlap": [str(other), str(tmp_path / "ref")],
+        "unknown recipe": [str(table), str(atr), "--recipe", "no-such-recipe"],
+        "no reference argument": [str(table)],
+    }[case]
+    result = _invoke(["score", *args])
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert message.lower() in lines[0].lower()
+    assert result.stdout == ""
