@@ -1,4 +1,5 @@
-"""The keys a recipe TOML may hold, per table, and the type of each value.
+"""The keys a recipe TOML may hold, per table, and the type of each value: read from the type
+hints of the recipe dataclasses (``recipe.py``, ``LabelSpec``), so a new field is a new key.
 
 :func:`validate_keys` runs on every file read (before ``extends`` merges it), so an unknown key
 or a value of the wrong type is a RecipeError naming the file and the dotted key. The values
@@ -7,59 +8,60 @@ themselves (ranges, names that must agree) are checked by ``recipes.build_recipe
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from typing import Any
 
+from cwtmae_cli.data.labels import LabelSpec
+from cwtmae_cli.data.recipes.recipe import Recipe, ScoreSpec, SignalSpec, SourceSpec, TrimSpec
 from cwtmae_cli.errors import RecipeError
 
-# table -> key -> kind ("" = top level); kinds: str, int, num, bool, table, strs, map, nums3
-SCHEMA: dict[str, dict[str, str]] = {
-    "": {
-        "name": "str",
-        "description": "str",
-        "format": "str",
-        "extends": "str",
-        "source": "table",
-        "signal": "table",
-        "labels": "table",
-        "trim_wake": "table",
-        "qc": "table",
-        "split": "table",
-        "score": "table",
-    },
-    "source": {
-        "pattern": "strs",
-        "exclude": "strs",
-        "recording_id_regex": "str",
-        "subject_regex": "str",
-        "annotations": "str",
-        "paired_pattern": "str",
-        "reference_file": "str",
-        "prefix_chars": "int",
-        "annotation_ext": "str",
-        "mne_folder": "str",
-    },
-    "signal": {
-        "channels": "strs",
-        "first_channel_fallback": "bool",
-        "fs_hz": "num",
-        "window_s": "num",
-        "align_to_annotations": "bool",
-        "stride_s": "num",
-        "cover": "bool",
-    },
-    "labels": {
-        "names": "strs",
-        "map": "map",
-        "drop": "strs",
-        "unmapped": "str",
-        "uncovered": "str",
-        "min_cover": "num",
-    },
-    "trim_wake": {"wake": "str", "minutes": "num", "enabled": "bool"},
-    "qc": {"flat_ptp": "num", "max_gap_s": "num"},
-    "split": {"fractions": "nums3", "seed": "int"},
-    "score": {"name": "str", "mean_f1": "strs"},
-}
+
+def _kind(tp: Any) -> str:
+    """The TOML kind of a dataclass field's type (``float | None`` -> ``num``: TOML has no null)."""
+    options = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) in (types.UnionType, typing.Union) and len(options) == 1:
+        return _kind(options[0])
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is tuple and args[1:] == (Ellipsis,) and args[0] is str:
+        return "strs"
+    if origin is tuple and len(args) == 3 and all(a is float for a in args):
+        return "nums3"
+    if origin is dict and args == (str, str):
+        return "map"
+    kinds = {str: "str", bool: "bool", int: "int", float: "num"}
+    if tp in kinds:
+        return kinds[tp]
+    raise TypeError(f"no recipe kind for the field type {tp!r}")
+
+
+def _fields(cls: type, only: dict[str, str] | None = None) -> dict[str, str]:
+    """TOML key -> kind from ``cls``'s type hints; ``only`` maps TOML keys to field names."""
+    hints = typing.get_type_hints(cls)
+    names = only or {f.name: f.name for f in dataclasses.fields(cls)}
+    return {key: _kind(hints[name]) for key, name in names.items()}
+
+
+def _schema() -> dict[str, dict[str, str]]:
+    """table -> key -> kind ("" = top level), from the recipe dataclasses' real types. The
+    ``[qc]`` and ``[split]`` tables fill fields of :class:`Recipe` itself."""
+    tables = ("source", "signal", "labels", "trim_wake", "qc", "split", "score")
+    top = _fields(Recipe, {"name": "name", "description": "description", "format": "format"})
+    return {
+        "": {**top, "extends": "str", **{t: "table" for t in tables}},
+        "source": _fields(SourceSpec),
+        "signal": _fields(SignalSpec),
+        "labels": _fields(LabelSpec),
+        "trim_wake": _fields(TrimSpec),
+        "qc": _fields(Recipe, {"flat_ptp": "flat_ptp", "max_gap_s": "max_gap_s"}),
+        "split": _fields(Recipe, {"fractions": "split_fractions", "seed": "seed"}),
+        "score": _fields(ScoreSpec),
+    }
+
+
+# kinds: str, int, num, bool, table, strs (list of strings), map (table of strings), nums3
+SCHEMA: dict[str, dict[str, str]] = _schema()
 
 
 def check_type(key: str, kind: str, value: Any, where: str) -> Any:
