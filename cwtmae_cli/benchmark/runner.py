@@ -39,6 +39,7 @@ from cwtmae_cli.benchmark.plan import (
 )
 from cwtmae_cli.benchmark.protocol import label_subset
 from cwtmae_cli.benchmark.results import summarize
+from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.workdir import FINISHED_MARKER
 
 
@@ -92,7 +93,7 @@ def run_cell(plan: BenchmarkPlan, cell: Cell, events: Any = None) -> dict[str, A
     run_plan = finetune.plan_finetune(
         _cell_flags(plan, cell),
         config_file,
-        windows={finetune.TRAIN: train, finetune.VAL: fold.val},
+        windows={TRAIN: train, VALIDATION: fold.val},
     )
     summary = finetune.run_finetune(run_plan, events)
     best = Path(summary.get("best_checkpoint") or summary["checkpoint"])

@@ -10,9 +10,8 @@ import typer
 
 from cwtmae_cli.cli.console import out, warn
 from cwtmae_cli.cli.options import JsonFlag
+from cwtmae_cli.data.split import SPLIT_NAMES
 from cwtmae_cli.wording import plural
-
-SPLITS = ("train", "validation", "test")
 
 
 def _where(path: str) -> str:
@@ -56,22 +55,22 @@ def render_store_summary(summary: dict) -> None:
         title += " [incomplete: prepare was interrupted; rerun it to resume]"
     table = Table(title=title, title_justify="left")
     table.add_column("class")
-    for name in (*SPLITS, "total"):
+    for name in (*SPLIT_NAMES, "total"):
         table.add_column(name, justify="right")
     splits = summary["splits"]
     rows = [*summary["label_names"], "unlabelled"]
     for row in rows:
-        counts = [splits[s]["per_class"].get(row, 0) for s in SPLITS]
+        counts = [splits[s]["per_class"].get(row, 0) for s in SPLIT_NAMES]
         if row == "unlabelled" and not any(counts) and summary["label_names"]:
             continue
         table.add_row(row, *map(str, counts), str(sum(counts)))
     table.add_section()
-    totals = [splits[s]["n_windows"] for s in SPLITS]
+    totals = [splits[s]["n_windows"] for s in SPLIT_NAMES]
     table.add_row("windows", *map(str, totals), str(sum(totals)), style="bold")
-    subjects = [splits[s]["n_subjects"] for s in SPLITS]
+    subjects = [splits[s]["n_subjects"] for s in SPLIT_NAMES]
     table.add_row("subjects", *map(str, subjects), str(summary["n_subjects"]))
     out.print(table)
-    for name in SPLITS:
+    for name in SPLIT_NAMES:
         if splits[name].get("subjects"):
             out.print(f"{name} subjects: {_listing(splits[name]['subjects'])}", highlight=False)
     for line in resampling_lines(summary, summary["fs_hz"]):
@@ -169,7 +168,7 @@ def split_warnings(summary: dict) -> list[str]:
     lines = []
     holders = summary.get("subjects_per_class", {})
     fractions = summary.get("split_fractions") or []
-    for code, name in enumerate(SPLITS):
+    for code, name in enumerate(SPLIT_NAMES):
         wanted = code < len(fractions) and fractions[code] > 0
         if wanted and summary["n_windows"] and not summary["splits"][name]["n_subjects"]:
             lines.append(

@@ -24,7 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-SPLIT_NAMES = ("train", "validation", "test")
+SPLIT_NAMES = ("train", "validation", "test")  # codes 0, 1, 2 of a store's `split` array
+TRAIN, VALIDATION, TEST = 0, 1, 2
+# The names the commands accept for a split (`val` is short for validation).
+SPLIT_CODES = {"train": TRAIN, "validation": VALIDATION, "val": VALIDATION, "test": TEST}
 
 # subject -> windows per class (K,), the same K for every subject
 ClassCounts = Mapping[str, Sequence[int]]

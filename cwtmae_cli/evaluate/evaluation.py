@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from cwtmae_cli import __version__
+from cwtmae_cli.data.split import SPLIT_CODES, TEST, TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
@@ -23,7 +24,8 @@ from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
 # Split name -> the store's split codes it scores. ``all`` is every window whatever its split
 # column says: a store prepared from other recordings (external validation), whose
 # train/validation/test assignment means nothing for a model trained elsewhere.
-SPLITS = {"train": (0,), "val": (1,), "validation": (1,), "test": (2,), "all": (0, 1, 2)}
+# split name -> the store split codes it scores (`all`: every window, for external validation)
+SPLITS = {**{name: (code,) for name, code in SPLIT_CODES.items()}, "all": (TRAIN, VALIDATION, TEST)}
 SPLIT_CHOICES = "train, val, test or all"
 
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from cwtmae_cli.data.split import SPLIT_CODES
 from cwtmae_cli.errors import ConfigError, UsageError
 
-SPLIT_NAMES = ("train", "val", "test")
 PRESET_NAMES = ("tiny", "small", "base")
 
 
@@ -286,7 +286,7 @@ def validate(config: TrainConfig) -> None:
         )
         need(len(config.splits) > 0, "--splits must name at least one split")
         for split in config.splits:
-            need(split in SPLIT_NAMES, f"--splits: unknown split `{split}`; use train, val, test")
+            need(split in SPLIT_CODES, f"--splits: unknown split `{split}`; use train, val, test")
     if isinstance(config, FinetuneConfig):
         need(config.head in ("cot", "mlp"), "--head must be cot or mlp")
         need(config.classes is None or config.classes >= 2, "--classes must be at least 2")

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
 from cwtmae_cli.runtime.checkpoint import (
     load_state_dict,
@@ -31,8 +32,6 @@ from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
 from cwtmae_cli.train.pretrain import preprocessing_meta
 from cwtmae_cli.train.worker import run_worker
 from cwtmae_cli.workdir import latest_run
-
-TRAIN, VAL = 0, 1
 
 
 class ClassifierObjective(nn.Module):
@@ -100,7 +99,7 @@ def plan_finetune(
     flags: dict[str, Any], config_file: Path | None = None, windows: Any = None
 ) -> RunPlan:
     """Resolve and check a fine-tuning run: store labels and classes, the pretrained checkpoint.
-    ``windows`` (``{TRAIN: positions, VAL: positions}``) trains and validates on those store
+    ``windows`` (``{TRAIN: positions, VALIDATION: positions}``) trains and validates on those store
     windows instead of the store's split column."""
     from dataclasses import replace
 
@@ -131,11 +130,11 @@ def plan_finetune(
         )
     val_set = WindowDataset(
         plan.store,
-        splits=(VAL,),
+        splits=(VALIDATION,),
         channel=config.channel,
         labelled_only=True,
         in_memory=False,
-        positions=_split_windows(plan, VAL),
+        positions=_split_windows(plan, VALIDATION),
     )
     if len(val_set) == 0:
         raise DataError(
@@ -269,10 +268,10 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     )
     val_set = WindowDataset(
         plan.store,
-        splits=(VAL,),
+        splits=(VALIDATION,),
         channel=config.channel,
         labelled_only=True,
-        positions=_split_windows(plan, VAL),
+        positions=_split_windows(plan, VALIDATION),
     )
     model, preset = _build_classifier(plan, train_set.n_samples)
     if config.freeze_encoder:

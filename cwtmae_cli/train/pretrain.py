@@ -13,9 +13,10 @@ import torch
 from torch import nn
 
 from cwtmae_cli.data.readers.channels import slot_names
+from cwtmae_cli.data.split import SPLIT_CODES
 from cwtmae_cli.errors import DataError
 from cwtmae_cli.runtime.checkpoint import load_weights, read_meta
-from cwtmae_cli.train.config import SPLIT_NAMES, PretrainConfig
+from cwtmae_cli.train.config import PretrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, standardized_batch
 from cwtmae_cli.train.launch import launch
@@ -40,7 +41,7 @@ class MAEObjective(nn.Module):
 
 
 def split_ids(names: tuple[str, ...]) -> tuple[int, ...]:
-    return tuple(SPLIT_NAMES.index(name) for name in names)
+    return tuple(SPLIT_CODES[name] for name in names)
 
 
 def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, Any]:

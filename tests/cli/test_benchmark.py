@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from cwtmae_cli.benchmark import runner as bench_runner
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.train import finetune
 
@@ -86,12 +87,12 @@ def test_cells_train_on_their_fold_only_and_both_settings_on_the_same_windows(
             pre = by_name[f"fold{fold['fold']}-pretrained-{fraction}"]
             scratch = by_name[f"fold{fold['fold']}-scratch-{fraction}"]
             assert (pre["from_scratch"], scratch["from_scratch"]) == (False, True)
-            for part in (finetune.TRAIN, finetune.VAL):
+            for part in (TRAIN, VALIDATION):
                 assert np.array_equal(pre["windows"][part], scratch["windows"][part])
                 assert not _subjects_of(workdir, pre["windows"][part]) & test
-            assert _subjects_of(workdir, pre["windows"][finetune.VAL]) == set(fold["val_subjects"])
-        half = by_name[f"fold{fold['fold']}-pretrained-0.5"]["windows"][finetune.TRAIN]
-        full = by_name[f"fold{fold['fold']}-pretrained-1"]["windows"][finetune.TRAIN]
+            assert _subjects_of(workdir, pre["windows"][VALIDATION]) == set(fold["val_subjects"])
+        half = by_name[f"fold{fold['fold']}-pretrained-0.5"]["windows"][TRAIN]
+        full = by_name[f"fold{fold['fold']}-pretrained-1"]["windows"][TRAIN]
         assert len(full) == fold["n_train_windows"] and np.isin(half, full).all()
         assert len(half) < len(full)
 
