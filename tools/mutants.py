@@ -295,8 +295,8 @@ MUTANTS: tuple[Mutant, ...] = (
       T_CKPT, "state lost", "numpy's RNG position not saved: resume draws other numbers"),
     # ---- data/windows.py ------------------------------------------------------------------------
     m("windows-last-window-lost", "data/windows.py",
-      "n_windows = max(0, (n_total - first - n_samples) // stride + 1)",
-      "n_windows = max(0, (n_total - first - n_samples) // stride)",
+      "return max(0, (n_total - first - n_samples) // stride + 1)",
+      "return max(0, (n_total - first - n_samples) // stride)",
       T_SIGNAL, "off-by-one", "the last whole window is not cut"),
     m("windows-stride-offset", "data/windows.py",
       "windows = view[:, ::stride][:, :n_windows]", "windows = view[:, 1::stride][:, :n_windows]",

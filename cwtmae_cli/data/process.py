@@ -15,12 +15,13 @@ import numpy as np
 from cwtmae_cli.data.gaps import GapFiller, gap_samples
 from cwtmae_cli.data.labels import UNLABELLED, LabelSpec, label_windows, wake_trim_mask
 from cwtmae_cli.data.readers.channels import slot_matches
-from cwtmae_cli.data.readers.dispatch import open_recording
+from cwtmae_cli.data.readers.dispatch import RecordingStream, open_recording
+from cwtmae_cli.data.readers.recording import Recording
 from cwtmae_cli.data.recipes.recipe import Recipe
 from cwtmae_cli.data.recipes.sources import SourceItem
 from cwtmae_cli.data.resample import resample, resample_range, resampled_length
 from cwtmae_cli.data.window_policy import cut_policy_windows
-from cwtmae_cli.data.windows import cut_windows, quality_reasons, window_samples
+from cwtmae_cli.data.windows import count_windows, cut_windows, quality_reasons, window_samples
 from cwtmae_cli.errors import DataError
 
 
@@ -62,8 +63,32 @@ def stream_item(
     if item.problem:
         raise DataError(f"{item.recording_id}: {item.problem}")
     _check_recording_label(item, recipe)
+    stream, duration_s = _open_stream(item, recipe)
+    rec, sig, policy = stream.recording, recipe.signal, recipe.window_policy
+    offset_s = 0.0
+    if sig.align_to_annotations and rec.intervals:
+        offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
+    dropped: Counter[str] = Counter()
+    gaps = GapFiller(stream.read, stream.n_samples, gap_samples(recipe.max_gap_s, rec.fs_hz))
+
+    def keep(windows: np.ndarray, start_s: np.ndarray) -> None:
+        _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
+
+    n_pad = 0
+    plain = not policy.cover and policy.stride_s == policy.window_s
+    source = (gaps, stream.n_samples, rec.fs_hz)
+    if block_windows is None or not plain:  # overlapping or covering windows: read it whole
+        n_cut, n_pad = _cut_whole(*source, recipe, offset_s, plain, keep)
+    else:
+        n_cut = _cut_blocks(*source, recipe, offset_s, block_windows, keep)
+        gaps.count_unread()  # the gaps no window reached count too, as in a whole read
+    return _info(item, recipe, rec, duration_s, n_cut, n_pad, dropped, gaps)
+
+
+def _open_stream(item: SourceItem, recipe: Recipe) -> tuple[RecordingStream, float]:
+    """The recording opened for reading, and its duration; DataError when it is shorter than
+    one window (and the recipe does not pad)."""
     sig = recipe.signal
-    policy = recipe.window_policy
     stream = open_recording(
         item.path,
         list(sig.channels) or None,
@@ -73,50 +98,84 @@ def stream_item(
         first_channel_fallback=sig.first_channel_fallback,
         read_annotations=recipe.source.annotations != "none",
     )
-    rec = stream.recording
-    duration_s = stream.n_samples / rec.fs_hz
-    if duration_s < sig.window_s and not policy.cover:
+    duration_s = stream.n_samples / stream.recording.fs_hz
+    if duration_s < sig.window_s and not recipe.window_policy.cover:
         raise DataError(
             f"{item.recording_id}: recording is {duration_s:.1f} s long, shorter than one "
             f"{sig.window_s:g}-s window"
         )
-    offset_s = 0.0
-    if sig.align_to_annotations and rec.intervals:
-        offset_s = min(iv.onset_s for iv in rec.intervals) % sig.window_s
-    dropped: Counter[str] = Counter()
-    n_cut = n_pad = 0
-    gaps = GapFiller(stream.read, stream.n_samples, gap_samples(recipe.max_gap_s, rec.fs_hz))
-    plain = not policy.cover and policy.stride_s == policy.window_s
-    if block_windows is None or not plain:  # overlapping or covering windows: read it whole
-        signal = resample(gaps.read(0, stream.n_samples), rec.fs_hz, sig.fs_hz)  # (C, m)
-        if plain:
-            windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
-        else:
-            first = int(round(offset_s * sig.fs_hz))
-            windows, start_s, n_pad = cut_policy_windows(signal[:, first:], sig.fs_hz, policy)
-            start_s = start_s + first / sig.fs_hz
-        del signal
-        n_cut = len(start_s)
-        _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
+    return stream, duration_s
+
+
+# keep(windows (w, C, L), start_s (w,)): label, trim and check windows; emit the kept ones
+Keep = Callable[[np.ndarray, np.ndarray], None]
+
+
+def _cut_whole(
+    gaps: GapFiller,
+    n_in: int,
+    fs_in: float,
+    recipe: Recipe,
+    offset_s: float,
+    plain: bool,
+    keep: Keep,
+) -> tuple[int, int]:
+    """Windows ``offset_s`` after the start of a recording of ``n_in`` samples at ``fs_in``,
+    read and resampled whole, to ``keep``; returns the number cut and the samples of padding (a
+    covering policy)."""
+    sig, policy = recipe.signal, recipe.window_policy
+    signal = resample(gaps.read(0, n_in), fs_in, sig.fs_hz)  # (C, m)
+    n_pad = 0
+    if plain:
+        windows, start_s = cut_windows(signal, sig.fs_hz, sig.window_s, start_s=offset_s)
     else:
-        n_in, fs_in = stream.n_samples, rec.fs_hz
-        n_out = resampled_length(n_in, fs_in, sig.fs_hz)
-
-        def read_out(a: int, b: int) -> np.ndarray:  # samples [a, b) at the recipe's rate
-            return resample_range(gaps.read, n_in, fs_in, sig.fs_hz, a, b)
-
-        n_samples = window_samples(sig.window_s, sig.fs_hz)
         first = int(round(offset_s * sig.fs_hz))
-        n_windows = max(0, (n_out - first - n_samples) // n_samples + 1)
-        for b in range(0, n_windows, block_windows):
-            n_block = min(block_windows, n_windows - b)
-            begin = first + b * n_samples
-            block = read_out(begin, begin + n_block * n_samples)  # (C, n_block * L)
-            windows, _ = cut_windows(block, sig.fs_hz, sig.window_s)  # (n_block, C, L)
-            start_s = (begin + np.arange(n_block) * n_samples) / sig.fs_hz  # (n_block,)
-            n_cut += n_block
-            _emit_kept(item, recipe, rec.intervals, windows, start_s, emit, dropped)
-        gaps.count_unread()  # the gaps no window reached count too, as in a whole read
+        windows, start_s, n_pad = cut_policy_windows(signal[:, first:], sig.fs_hz, policy)
+        start_s = start_s + first / sig.fs_hz
+    del signal
+    keep(windows, start_s)
+    return len(start_s), n_pad
+
+
+def _cut_blocks(
+    gaps: GapFiller,
+    n_in: int,
+    fs_in: float,
+    recipe: Recipe,
+    offset_s: float,
+    block_windows: int,
+    keep: Keep,
+) -> int:
+    """Plain windows ``offset_s`` after the start of a recording of ``n_in`` samples at
+    ``fs_in``, read and resampled ``block_windows`` at a time, to ``keep``; returns the number
+    cut."""
+    sig = recipe.signal
+    n_out = resampled_length(n_in, fs_in, sig.fs_hz)
+    n_samples = window_samples(sig.window_s, sig.fs_hz)
+    first = int(round(offset_s * sig.fs_hz))
+    n_windows = count_windows(n_out, n_samples, n_samples, first)
+    for b in range(0, n_windows, block_windows):
+        n_block = min(block_windows, n_windows - b)
+        begin = first + b * n_samples
+        end = begin + n_block * n_samples
+        block = resample_range(gaps.read, n_in, fs_in, sig.fs_hz, begin, end)  # (C, n_block * L)
+        windows, _ = cut_windows(block, sig.fs_hz, sig.window_s)  # (n_block, C, L)
+        keep(windows, (begin + np.arange(n_block) * n_samples) / sig.fs_hz)  # start_s (n_block,)
+    return n_windows
+
+
+def _info(
+    item: SourceItem,
+    recipe: Recipe,
+    rec: Recording,
+    duration_s: float,
+    n_cut: int,
+    n_pad: int,
+    dropped: Counter,
+    gaps: GapFiller,
+) -> dict:
+    """The recording's description in the store (``recordings`` attribute)."""
+    sig = recipe.signal
     info = {
         "id": item.recording_id,
         "subject": item.subject,
@@ -137,7 +196,7 @@ def stream_item(
     }
     if item.label is not None:
         info["label"] = item.label
-    if policy.cover:
+    if recipe.window_policy.cover:
         info["padded_s"] = round(n_pad / sig.fs_hz, 3)
     return info
 

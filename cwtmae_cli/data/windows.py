@@ -17,6 +17,12 @@ def window_samples(window_s: float, fs_hz: float) -> int:
     return int(round(n))
 
 
+def count_windows(n_total: int, n_samples: int, stride: int, first: int = 0) -> int:
+    """Whole windows of ``n_samples`` every ``stride`` samples in ``n_total`` samples, the first
+    starting at sample ``first``."""
+    return max(0, (n_total - first - n_samples) // stride + 1)
+
+
 def cut_windows(
     signal: np.ndarray,
     fs_hz: float,
@@ -36,7 +42,7 @@ def cut_windows(
     if first < 0:
         raise ValueError(f"start_s must be >= 0, got {start_s}")
     n_channels, n_total = signal.shape
-    n_windows = max(0, (n_total - first - n_samples) // stride + 1)
+    n_windows = count_windows(n_total, n_samples, stride, first)
     starts = first + np.arange(n_windows) * stride  # (W,) sample index of each start
     if n_windows == 0:  # (sliding_window_view refuses a signal shorter than one window)
         return np.zeros((0, n_channels, n_samples), dtype=np.float32), starts / fs_hz
