@@ -194,6 +194,9 @@ def read_summary(path: Path) -> list[Predictions]:
     names = [c.removeprefix("prob_") for c in columns if c.startswith("prob_")]
     if "recording" not in columns or "label" not in columns or not names:
         raise DataError(f"{path} is not a {SUMMARY_FILE} of `cwtmae predict`")
+    unknown = sorted({str(r["label"]) for r in rows} - set(names) - {BAD_LABEL})
+    if unknown:
+        raise DataError(f"{path.name}: labels {', '.join(unknown)} are none of its classes")
     return [Predictions(str(r["recording"]), path, names, [str(r["label"])]) for r in rows]
 
 
@@ -325,9 +328,18 @@ def read_reference_file(path: Path) -> ReferenceFile:
     return ReferenceFile(path, path.name.split(".")[0], intervals)
 
 
-def _reference_files(path: Path, annotation_ext: str) -> list[Path]:
+def _reference_files(path: Path, source: dict) -> list[Path]:
+    """The annotation files at ``path``: the file itself, or those of the folder. For a recipe
+    with paired annotation files only those its pattern names (the hypnograms, not the PSG
+    files beside them)."""
+    annotation_ext = str(source.get("annotation_ext", "atr"))
     if path.is_dir():
         found = sorted(p for p in path.iterdir() if _is_reference_file(p, annotation_ext))
+        if source.get("annotations") == "paired" and source.get("paired_pattern"):
+            pattern = str(source["paired_pattern"]).format(prefix="*")
+            found = [
+                p for p in found if p.suffix.lower() not in EDF_SUFFIXES or p.match(pattern)
+            ]
         if not found:
             raise DataError(
                 f"no reference annotations (.edf hypnograms, .atr rhythm files) in {path}"
@@ -420,9 +432,9 @@ def score_predictions(
         raise DataError(f"no such file or folder: {reference}")
     by_recording = reference.is_file() and reference.suffix.lower() == ".csv"
     tables = read_predictions(predictions, recordings=by_recording)
-    names = list(tables[0].label_names) if tables else []
     if not tables:
         raise DataError(f"{predictions} holds no recording")
+    names = list(tables[0].label_names)
     chosen = _choose_recipe(names, tables, recipe)
     if by_recording:
         return _score_recordings(predictions, reference, tables, names, chosen)
@@ -451,12 +463,17 @@ def _no_overlap(predictions: Path, reference: Path, tables, refs: list[str]) -> 
 
 
 def _score_windows(predictions, reference, tables, names, recipe) -> AgreementResult:
-    source = recipe.get("source") or {}
-    files = _reference_files(reference, str(source.get("annotation_ext", "atr")))
+    files = _reference_files(reference, recipe.get("source") or {})
     refs: dict[str, Path] = {}
     for path in files:
-        refs.setdefault(_key(path.name.split(".")[0], recipe), path)
-    if len(tables) == 1 and len(files) == 1 and reference.is_file():
+        key = _key(path.name.split(".")[0], recipe)
+        if key in refs:
+            raise DataError(
+                f"two references for recording {key} in {reference}: {refs[key].name} and "
+                f"{path.name}; keep one of them there"
+            )
+        refs[key] = path
+    if predictions.is_file() and reference.is_file():
         refs = {_key(tables[0].recording_id, recipe): files[0]}  # a file against a file
     pairs, unmatched, used = _match(tables, refs, recipe)
     if not pairs:

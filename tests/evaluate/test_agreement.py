@@ -138,6 +138,10 @@ def test_sleep_tables_pair_with_hypnograms_by_the_recipes_prefix(hypnogram, tmp_
     result = score_predictions(tmp_path / "pred", refs)
     assert result.unmatched_predictions == [] and result.unmatched_references == []
     assert result.metrics["summary"]["accuracy"] == 1.0
+    # the Sleep-EDF folder itself: the hypnogram is the reference, not the PSG file beside it
+    result = score_predictions(tmp_path / "pred", hypnogram.parent)
+    assert result.recordings[0]["reference"] == str(hypnogram)
+    assert result.metrics["summary"]["accuracy"] == 1.0
 
 
 def test_recording_labels_score_summary_rows(shared_data, tmp_path):
