@@ -3,7 +3,8 @@ the training state and the device choice live in :mod:`cwtmae_cli.runtime`.
 
 Modules, one concept each:
 
-- ``config``: frozen dataclasses for the run configuration (defaults < TOML < flags);
+- ``config``: frozen dataclasses for the run configuration (defaults < TOML < flags), and
+  ``resume_config``: what a resumed run keeps and which flags it may change;
 - ``optim`` and ``schedule``: AdamW parameter groups (no-decay sets, layer-wise lr decay) and the
   warm-up + cosine schedule that scales each group's own base rate;
 - ``rundir``: the run folder (config.json, metrics.jsonl, ``latest`` pointer, FINISHED);

@@ -16,7 +16,8 @@ import torch
 from cwtmae_cli.errors import CheckpointError, UsageError
 from cwtmae_cli.runtime.checkpoint import read_meta, resolve_checkpoint
 from cwtmae_cli.runtime.device import resolve_device
-from cwtmae_cli.train.config import TrainConfig, resolve_config, resume_config
+from cwtmae_cli.train.config import TrainConfig, resolve_config
+from cwtmae_cli.train.resume_config import resume_config
 from cwtmae_cli.train.rundir import CHECKPOINTS_DIR, check_new_run_dir
 from cwtmae_cli.wording import plural
 from cwtmae_cli.workdir import find_store, new_run_dir, resolve_workdir
