@@ -8,9 +8,11 @@ import json
 import numpy as np
 import pytest
 from agreement_fixtures import AF, CINC, SLEEP, link_record, write_summary, write_table
+from results_fixtures import save_classifier, tiny_classifier
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.evaluate.table import read_table
 
 runner = CliRunner()
 ONSETS_S = np.arange(30540.0, 31260.0, 30.0)  # (24,) see tests/evaluate/test_agreement.py
@@ -143,3 +145,24 @@ def test_bad_input_is_one_line(case, code, message, shared_data, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert message.lower() in lines[0].lower()
     assert result.stdout == ""
+
+
+def test_what_predict_writes_is_scored_against_the_sleep_edf_folder(shared_data, tmp_path):
+    """predict's folder (table, sidecar, summary.tsv) against the Sleep-EDF folder, which holds
+    the PSG beside its hypnogram: the hypnogram is the reference, and its 10 windows over the
+    crop are all W (data README), so accuracy is the share of windows predict called W."""
+    ckpt = save_classifier(tmp_path / "ckpt", tiny_classifier(5, seed=1).eval(), SLEEP)
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "SC4001E0-PSG.edf").symlink_to(shared_data / "sleep-edf" / "SC4001E0-PSG.edf")
+    out = tmp_path / "pred"
+    result = _invoke(["predict", str(source), "--checkpoint", str(ckpt), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    labels = [row["label"] for row in read_table(out / "SC4001E0-PSG_pred.tsv")]
+    assert len(labels) == 10 and "bad" not in labels
+    doc = json.loads(_invoke(["score", str(out), str(shared_data / "sleep-edf"), "--json", "-"])
+                     .stdout)
+    assert doc["recordings"][0]["reference"].endswith("SC4001EC-Hypnogram.edf")
+    assert doc["recordings"][0]["offset_s"] == 0.0  # the two headers start at 16:13:00
+    assert doc["summary"]["n_windows"] == 10
+    assert doc["summary"]["accuracy"] == pytest.approx(labels.count("W") / 10)
