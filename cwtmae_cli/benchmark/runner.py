@@ -53,8 +53,9 @@ def score_windows(
     from cwtmae_cli.evaluate.evaluation import match_store
     from cwtmae_cli.evaluate.inference import predict_proba
     from cwtmae_cli.metrics import classification_metrics
-    from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta
+    from cwtmae_cli.runtime.checkpoint import read_meta
     from cwtmae_cli.runtime.device import resolve_device
+    from cwtmae_cli.runtime.loading import load_classifier
 
     meta = read_meta(checkpoint)
     channel = match_store(meta, open_store(store), checkpoint)

@@ -176,8 +176,9 @@ def evaluate_checkpoint(
     from cwtmae_cli.data.store.loader import WindowDataset
     from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.evaluate.inference import predict_proba
-    from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta, weights_sha256
+    from cwtmae_cli.runtime.checkpoint import read_meta, weights_sha256
     from cwtmae_cli.runtime.device import resolve_device
+    from cwtmae_cli.runtime.loading import load_classifier
 
     if split not in SPLITS:
         raise UsageError(f"unknown split `{split}`; choose {SPLIT_CHOICES}")

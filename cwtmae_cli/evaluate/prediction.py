@@ -130,8 +130,9 @@ class Predictor:
         channel: str | None = None,
         stride_s: float | None = None,
     ) -> None:
-        from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta
+        from cwtmae_cli.runtime.checkpoint import read_meta
         from cwtmae_cli.runtime.device import resolve_device
+        from cwtmae_cli.runtime.loading import load_classifier
 
         if stride_s is not None and not stride_s > 0:
             raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")

@@ -18,12 +18,8 @@ from torch import nn
 
 from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
-from cwtmae_cli.runtime.checkpoint import (
-    load_state_dict,
-    load_weights,
-    read_meta,
-    resolve_checkpoint,
-)
+from cwtmae_cli.runtime.checkpoint import read_meta, resolve_checkpoint
+from cwtmae_cli.runtime.loading import load_state_dict, load_weights
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, autocast

@@ -15,7 +15,8 @@ from torch import nn
 from cwtmae_cli.data.readers.channels import slot_names
 from cwtmae_cli.data.split import SPLIT_CODES
 from cwtmae_cli.errors import DataError
-from cwtmae_cli.runtime.checkpoint import load_weights, read_meta
+from cwtmae_cli.runtime.checkpoint import read_meta
+from cwtmae_cli.runtime.loading import load_weights
 from cwtmae_cli.train.config import PretrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, standardized_batch

@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
 from cwtmae_cli.data.store import loader
-from cwtmae_cli.runtime.checkpoint import load_classifier, read_meta
+from cwtmae_cli.runtime.checkpoint import read_meta
+from cwtmae_cli.runtime.loading import load_classifier
 from cwtmae_cli.runtime.state import load_train_state
 
 runner = CliRunner()

@@ -10,7 +10,8 @@ from stand_ins import write_sine_store
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.runtime.checkpoint import describe_checkpoint, load_mae, read_meta
+from cwtmae_cli.runtime.checkpoint import describe_checkpoint, read_meta
+from cwtmae_cli.runtime.loading import load_mae
 from cwtmae_cli.train.rundir import RunDir
 
 runner = CliRunner()

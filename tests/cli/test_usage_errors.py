@@ -82,7 +82,7 @@ def test_cwtmae_alone_still_shows_the_command_list() -> None:
 def test_a_stride_off_the_sample_grid_is_refused_before_the_model_loads(tmp_path, monkeypatch):
     from results_fixtures import SLEEP_LABELS, save_classifier, tiny_classifier
 
-    from cwtmae_cli.runtime import checkpoint
+    from cwtmae_cli.runtime import loading
 
     ckpt = save_classifier(tmp_path / "ckpt", tiny_classifier(5), SLEEP_LABELS)
     edf = tmp_path / "rec.edf"
@@ -91,7 +91,7 @@ def test_a_stride_off_the_sample_grid_is_refused_before_the_model_loads(tmp_path
     def no_loading(*args, **kwargs):
         raise AssertionError("the model was loaded before the options were checked")
 
-    monkeypatch.setattr(checkpoint, "load_classifier", no_loading)
+    monkeypatch.setattr(loading, "load_classifier", no_loading)
     result = runner.invoke(
         app, ["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path / "out"),
               "--stride-s", "0.0013", "--device", "cpu"]

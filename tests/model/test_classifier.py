@@ -182,7 +182,8 @@ def test_base_grid_16x60_into_32x30_is_interpolated() -> None:
 
 def test_checkpoint_whose_meta_gives_another_grid_is_refused(tmp_path: Path,
                                                             tiny_mae: CWT_MAE_RoPE) -> None:
-    from cwtmae_cli.runtime.checkpoint import load_classifier, save_checkpoint
+    from cwtmae_cli.runtime.checkpoint import save_checkpoint
+    from cwtmae_cli.runtime.loading import load_classifier
 
     clf = TF_MAE_Classifier(tiny_mae.state_dict(), num_classes=2, **tiny_mae.config)
     other = {**clf.config, "signal_len": 1500, "cwt_scales": 64}  # 8 x 15: also 120 patches

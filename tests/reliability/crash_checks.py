@@ -15,7 +15,8 @@ KILLS_SURVIVED: dict[str, dict[str, int]] = {}
 
 def check_run_folder(run: Path) -> dict[str, bool]:
     """Every checkpoint a killed run left opens cleanly; returns what the kill interrupted."""
-    from cwtmae_cli.runtime.checkpoint import load_state_dict, read_meta, resolve_checkpoint
+    from cwtmae_cli.runtime.checkpoint import read_meta, resolve_checkpoint
+    from cwtmae_cli.runtime.loading import load_state_dict
     from cwtmae_cli.runtime.state import load_train_state
 
     found = {"checkpoint_write": False, "pointer_write": False, "resumable": False}

@@ -13,11 +13,11 @@ from stand_ins import LayeredNet
 from cwtmae_cli.errors import CheckpointError
 from cwtmae_cli.runtime.checkpoint import (
     describe_checkpoint,
-    load_weights,
     read_meta,
     resolve_checkpoint,
     save_checkpoint,
 )
+from cwtmae_cli.runtime.loading import load_weights
 from cwtmae_cli.runtime.state import capture_rng_state, load_train_state, restore_rng_state
 from cwtmae_cli.train.rundir import RunDir
 

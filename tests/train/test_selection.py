@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from stand_ins import LayeredNet
 from torch import nn
 
-from cwtmae_cli.runtime.checkpoint import load_state_dict, read_meta
+from cwtmae_cli.runtime.checkpoint import read_meta
+from cwtmae_cli.runtime.loading import load_state_dict
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.engine import Engine
