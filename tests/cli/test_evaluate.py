@@ -25,7 +25,7 @@ from sklearn.metrics import (
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.data.store.writer import write_store_from_arrays
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.model import standardize_windows
 
 runner = CliRunner()

@@ -230,7 +230,7 @@ def test_without_any_pretraining_run_the_error_says_what_to_do(tmp_path) -> None
 def test_a_class_missing_from_validation_is_warned_before_training(tmp_path, monkeypatch):
     import numpy as np
 
-    from cwtmae_cli.data.store.writer import write_store_from_arrays
+    from cwtmae_cli.data.store.arrays import write_store_from_arrays
     from cwtmae_cli.train import finetune as finetune_module
 
     labels = np.array([0, 1, 2, 0, 1, 2, 0, 1, 0, 1])  # validation (the last 4): no f2

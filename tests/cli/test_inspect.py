@@ -8,8 +8,8 @@ import numpy as np
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.schema import describe_store
-from cwtmae_cli.data.store.writer import write_store_from_arrays
 
 runner = CliRunner()
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.loader import ChunkShuffleSampler, WindowDataset
-from cwtmae_cli.data.store.writer import StoreWriter, write_store_from_arrays
+from cwtmae_cli.data.store.writer import StoreWriter
 
 N_SAMPLES = 40
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from cwtmae_cli.data.split import assign_splits, split_counts, subject_class_counts
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.schema import describe_store, open_store
-from cwtmae_cli.data.store.writer import StoreWriter, write_store_from_arrays
+from cwtmae_cli.data.store.writer import StoreWriter
 from cwtmae_cli.errors import StoreError
 
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.loader import WindowDataset
-from cwtmae_cli.data.store.writer import write_store_from_arrays
 from cwtmae_cli.model import PRESETS, TF_MAE_Classifier, build_mae
 from cwtmae_cli.runtime.checkpoint import checkpoint_meta, save_checkpoint
 from cwtmae_cli.train.config import FinetuneConfig, PretrainConfig

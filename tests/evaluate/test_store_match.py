@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.schema import open_store
-from cwtmae_cli.data.store.writer import write_store_from_arrays
 from cwtmae_cli.errors import CheckpointError, StoreError
 from cwtmae_cli.evaluate.evaluation import channel_mismatches, checkpoint_channel, match_store
 

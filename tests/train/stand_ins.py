@@ -75,7 +75,7 @@ def write_sine_store(
     """
     import numpy as np
 
-    from cwtmae_cli.data.store.writer import write_store_from_arrays
+    from cwtmae_cli.data.store.arrays import write_store_from_arrays
 
     rng = np.random.default_rng(seed)
     freqs_hz = [2.0, 5.0, 11.0, 17.0, 23.0][:n_classes]

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from cwtmae_cli import __version__
-from cwtmae_cli.data.split import assign_splits, subject_class_counts
+from cwtmae_cli.data.split import subject_class_counts
 from cwtmae_cli.data.store.schema import ARRAY_NAMES, SCHEMA_VERSION, open_store
 
 CHUNK_BYTES = 3 * 1024 * 1024  # ~3 MiB of one channel per chunk: 256 windows of 3000 samples
@@ -224,85 +224,3 @@ class StoreWriter:
             ]
             attrs["subject_splits"] = dict(sorted(subject_splits.items()))
         self.group.update_attributes(attrs)
-
-
-def write_store_from_arrays(
-    path: Path | str,
-    signals: np.ndarray,
-    labels: np.ndarray,
-    recording: np.ndarray,
-    start_s: np.ndarray,
-    *,
-    fs_hz: float,
-    window_s: float,
-    channels: list[str],
-    label_names: list[str],
-    subjects: list[str],
-    recording_ids: list[str] | None = None,
-    split_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
-    seed: int = 0,
-    split: np.ndarray | None = None,
-) -> Path:
-    """Write a complete store in one go (tests, synthetic data sets). Overwrites ``path``.
-
-    ``signals`` (N, C, L), ``labels`` (N,), ``recording`` (N,) indexes ``subjects`` (one subject
-    per recording), ``start_s`` (N,). ``split`` (N,) overrides the seeded, class-aware
-    subject-wise split (:func:`~cwtmae_cli.data.split.assign_splits`).
-    """
-    signals = np.asarray(signals, dtype=np.float32)
-    if signals.ndim != 3:
-        raise ValueError(f"signals must be (N, C, L), got shape {signals.shape}")
-    n_windows, n_channels, n_samples = signals.shape
-    recording = np.asarray(recording, dtype=np.int32)
-    for name, arr in (("labels", labels), ("recording", recording), ("start_s", start_s)):
-        if len(arr) != n_windows:
-            raise ValueError(f"{name} has {len(arr)} entries for {n_windows} windows")
-    if len(channels) != n_channels:
-        raise ValueError(f"{len(channels)} channel names for {n_channels} channels")
-    if n_windows and (recording.min() < 0 or recording.max() >= len(subjects)):
-        raise ValueError("recording indices must index `subjects`")
-    ids = recording_ids or [f"rec{i:04d}" for i in range(len(subjects))]
-    if split is None:
-        labels_arr = np.asarray(labels, dtype=np.int64)
-        counts = subject_class_counts(labels_arr, recording, subjects, len(label_names))
-        by_subject = assign_splits(counts, split_fractions, seed)
-        rec_split = np.array([by_subject[s] for s in subjects], dtype=np.int8)
-        split = rec_split[recording] if n_windows else np.zeros(0, np.int8)
-    split = np.asarray(split, dtype=np.int8)
-    attrs = {
-        "fs_hz": float(fs_hz),
-        "window_s": float(window_s),
-        "n_samples": int(n_samples),
-        "channels": list(channels),
-        "label_names": list(label_names),
-        "recipe": {"name": "arrays", "seed": seed, "split_fractions": list(split_fractions)},
-    }
-    writer = StoreWriter.create(Path(path), n_channels=n_channels, n_samples=n_samples, attrs=attrs)
-    values = {
-        "signals": signals,
-        "labels": np.asarray(labels, np.int16),
-        "recording": recording,
-        "start_s": np.asarray(start_s, np.float64),
-        "split": split,
-    }
-    for name, array in writer.arrays.items():
-        array.resize((n_windows, *array.shape[1:]))
-        if n_windows:
-            array[:] = values[name]
-    recordings = []
-    for r, (rid, subject) in enumerate(zip(ids, subjects, strict=True)):
-        mine = recording == r
-        codes = np.unique(split[mine])
-        recordings.append(
-            {
-                "id": rid,
-                "subject": subject,
-                "source_files": [],
-                "dropped": {},
-                "n_windows": int(mine.sum()),
-                "split": int(codes[0]) if len(codes) == 1 else -1,
-            }
-        )
-    writer.group.update_attributes({"recordings": recordings, "n_committed": n_windows})
-    writer.finish(skipped=[])
-    return Path(path)
