@@ -178,6 +178,42 @@ def describe_store(path: Path | str) -> dict:
     recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
     recordings = store.recordings
     names = store.label_names
+    return {
+        "path": str(store.path),
+        "complete": store.complete,
+        "n_windows": store.n_windows,
+        "n_recordings": len(recordings),
+        "n_subjects": len({r["subject"] for r in recordings}),
+        "fs_hz": store.fs_hz,
+        "window_s": store.window_s,
+        "n_samples": store.n_samples,
+        "channels": store.channels,
+        "channels_read": slot_usage(store.channels, recordings),
+        "label_names": names,
+        "splits": _split_table(labels, split, recording, recordings, names),
+        "split_fractions": list(store.attrs.get("recipe", {}).get("split_fractions", [])),
+        "subjects_per_class": _subjects_per_class(labels, recording, recordings, names),
+        "n_unassigned": int((split < 0).sum()),
+        "resampled": _resampled(recordings),
+        "gaps_interpolated": _gaps(recordings, store.attrs.get("recipe", {}).get("max_gap_s")),
+        "window_policy": store.attrs.get("window_policy"),
+        "padded": {  # recordings shorter than one window, padded (covering policy)
+            "recordings": [str(r["id"]) for r in recordings if r.get("padded_s")],
+            "max_padded_s": max((float(r.get("padded_s") or 0) for r in recordings), default=0),
+        },
+        "dropped": _dropped(recordings),
+        "skipped": list(store.attrs.get("skipped", [])),
+    }
+
+
+def _split_table(
+    labels: np.ndarray,
+    split: np.ndarray,
+    recording: np.ndarray,
+    recordings: list[dict],
+    names: list[str],
+) -> dict[str, dict]:
+    """Per split: windows, subjects, recordings, windows per class and the classes missing."""
     splits: dict[str, dict] = {}
     held = np.bincount(labels[labels >= 0], minlength=len(names)) > 0  # (K,) classes in the store
     for code, split_name in enumerate(SPLIT_NAMES):
@@ -196,53 +232,47 @@ def describe_store(path: Path | str) -> dict:
             "per_class": per_class,
             "missing_classes": lacking,
         }
+    return splits
+
+
+def _subjects_per_class(
+    labels: np.ndarray, recording: np.ndarray, recordings: list[dict], names: list[str]
+) -> dict[str, list[str]]:
+    """Class -> sorted ids of the subjects holding at least one window of it."""
     subject_of = np.array([r["subject"] for r in recordings] or [""], dtype=object)
     labelled = labels >= 0
-    holders = {
+    return {
         name: sorted(set(subject_of[recording[labelled & (labels == k)]]))
         for k, name in enumerate(names)
     }
+
+
+def _resampled(recordings: list[dict]) -> list[dict]:
+    """One entry per input rate: the rate and the recordings read at it."""
     by_rate: dict[float, list[str]] = {}
     for rec in recordings:
         if "fs_hz_in" in rec:
             by_rate.setdefault(float(rec["fs_hz_in"]), []).append(str(rec["id"]))
-    resampled = [
+    return [
         {"fs_hz_in": fs_in, "n_recordings": len(ids), "recordings": ids}
         for fs_in, ids in sorted(by_rate.items())
     ]
+
+
+def _dropped(recordings: list[dict]) -> dict[str, int]:
+    """Windows dropped, by reason, over all recordings (sorted by reason)."""
     dropped: Counter[str] = Counter()
-    for rec in store.recordings:
+    for rec in recordings:
         dropped.update(rec.get("dropped", {}))
+    return dict(sorted(dropped.items()))
+
+
+def _gaps(recordings: list[dict], max_gap_s: float | None) -> dict:
+    """Short non-finite runs bridged by interpolation, over all recordings."""
     bridged = [r for r in recordings if r.get("gaps_interpolated")]
-    gaps = {
+    return {
         "n_gaps": sum(r["gaps_interpolated"] for r in bridged),
         "n_samples": sum(r.get("gap_samples_interpolated", 0) for r in bridged),
         "recordings": [str(r["id"]) for r in bridged],
-        "max_gap_s": store.attrs.get("recipe", {}).get("max_gap_s"),
-    }
-    return {
-        "path": str(store.path),
-        "complete": store.complete,
-        "n_windows": store.n_windows,
-        "n_recordings": len(store.recordings),
-        "n_subjects": len({r["subject"] for r in store.recordings}),
-        "fs_hz": store.fs_hz,
-        "window_s": store.window_s,
-        "n_samples": store.n_samples,
-        "channels": store.channels,
-        "channels_read": slot_usage(store.channels, store.recordings),
-        "label_names": names,
-        "splits": splits,
-        "split_fractions": list(store.attrs.get("recipe", {}).get("split_fractions", [])),
-        "subjects_per_class": holders,
-        "n_unassigned": int((split < 0).sum()),
-        "resampled": resampled,
-        "gaps_interpolated": gaps,
-        "window_policy": store.attrs.get("window_policy"),
-        "padded": {  # recordings shorter than one window, padded (covering policy)
-            "recordings": [str(r["id"]) for r in recordings if r.get("padded_s")],
-            "max_padded_s": max((float(r.get("padded_s") or 0) for r in recordings), default=0),
-        },
-        "dropped": dict(sorted(dropped.items())),
-        "skipped": list(store.attrs.get("skipped", [])),
+        "max_gap_s": max_gap_s,
     }
