@@ -50,44 +50,10 @@ def _read_wfdb(
     with_ann: bool,
 ) -> Recording:
     """:func:`read_wfdb` once the header is read (``readable``: where wfdb can read it)."""
-    import wfdb
-
     name = record.name
-    files = sorted({f for f in (header.file_name or []) if f})
-    outside = [f for f in files if Path(f).name != f or f in (".", "..")]
-    if outside:
-        raise DataError(
-            f"WFDB record {name}: header names signal file {outside[0]!r} outside its folder; "
-            "only files next to the .hea are read"
-        )
-    _check_wfdb_rate(record.with_suffix(".hea"), name)
-    from wfdb.io._signal import DAT_FMTS
-
-    formats = sorted({str(f).split("x")[0] for f in (header.fmt or []) if f} - set(DAT_FMTS))
-    if formats:
-        raise DataError(
-            f"WFDB record {name}: signal format {', '.join(formats)} is not supported "
-            f"(wfdb reads {', '.join(DAT_FMTS)})"
-        )
-    missing = [f for f in files if not (record.parent / f).is_file()]
-    if missing:
-        raise DataError(
-            f"WFDB record {name}: signal file {', '.join(missing)} is missing next to {name}.hea"
-        )
+    files = _signal_files(record, header)
     picks = pick_channels(channels, list(header.sig_name or []), f"WFDB record {name}", fallback)
-    if is_mat_record(header):  # the challenges' layout: `val` in <record>.mat, read with SciPy
-        signal = read_mat_signals(record, header, picks)  # (C, n)
-        sig_name = [header.sig_name[i] for i in picks]
-        units = [header.units[i] or "" for i in picks] if header.units else [""] * len(picks)
-    else:
-        try:
-            rec = wfdb.rdrecord(str(readable), channels=picks)
-        except Exception as exc:
-            raise DataError(
-                f"cannot read WFDB record {name}: {exc} (truncated or damaged?)"
-            ) from exc
-        signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
-        sig_name, units = list(rec.sig_name), list(rec.units or [""] * len(picks))
+    signal, sig_name, units = _read_signals(record, readable, header, picks)  # (C, n)
     fs_hz = float(header.fs)
     intervals: list[Interval] = []
     ann_path = Path(annotations) if annotations is not None else record.with_suffix(".atr")
@@ -105,6 +71,55 @@ def _read_wfdb(
         source_files=source,
         start=_wfdb_start(header),
     )
+
+
+def _signal_files(record: Path, header) -> list[str]:
+    """The signal files the header names (sorted), once checked: next to the ``.hea``, present,
+    in a format wfdb reads, at a positive sampling frequency; DataError otherwise."""
+    from wfdb.io._signal import DAT_FMTS
+
+    name = record.name
+    files = sorted({f for f in (header.file_name or []) if f})
+    outside = [f for f in files if Path(f).name != f or f in (".", "..")]
+    if outside:
+        raise DataError(
+            f"WFDB record {name}: header names signal file {outside[0]!r} outside its folder; "
+            "only files next to the .hea are read"
+        )
+    _check_wfdb_rate(record.with_suffix(".hea"), name)
+    formats = sorted({str(f).split("x")[0] for f in (header.fmt or []) if f} - set(DAT_FMTS))
+    if formats:
+        raise DataError(
+            f"WFDB record {name}: signal format {', '.join(formats)} is not supported "
+            f"(wfdb reads {', '.join(DAT_FMTS)})"
+        )
+    missing = [f for f in files if not (record.parent / f).is_file()]
+    if missing:
+        raise DataError(
+            f"WFDB record {name}: signal file {', '.join(missing)} is missing next to {name}.hea"
+        )
+    return files
+
+
+def _read_signals(
+    record: Path, readable: Path, header, picks: list[int]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The picked leads ``(C, n)`` in physical units, their names and units."""
+    import wfdb
+
+    if is_mat_record(header):  # the challenges' layout: `val` in <record>.mat, read with SciPy
+        signal = read_mat_signals(record, header, picks)  # (C, n)
+        sig_name = [header.sig_name[i] for i in picks]
+        units = [header.units[i] or "" for i in picks] if header.units else [""] * len(picks)
+        return signal, sig_name, units
+    try:
+        rec = wfdb.rdrecord(str(readable), channels=picks)
+    except Exception as exc:
+        raise DataError(
+            f"cannot read WFDB record {record.name}: {exc} (truncated or damaged?)"
+        ) from exc
+    signal = np.asarray(rec.p_signal, dtype=np.float32).T  # (n, C) -> (C, n)
+    return signal, list(rec.sig_name), list(rec.units or [""] * len(picks))
 
 
 def _wfdb_start(header) -> datetime | None:
