@@ -173,16 +173,63 @@ def evaluate_checkpoint(
     Only labelled windows (label >= 0) are scored. Raises CheckpointError for an MAE or broken
     checkpoint, StoreError for a store that does not fit it, DataError for an empty split.
     """
-    from cwtmae_cli.data.store.loader import WindowDataset
-    from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.evaluate.inference import predict_proba
-    from cwtmae_cli.runtime.checkpoint import read_meta, weights_sha256
+    from cwtmae_cli.runtime.checkpoint import weights_sha256
     from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.runtime.loading import load_classifier
 
+    checkpoint, store_path = Path(checkpoint), Path(store_path)
+    store, dataset, channel = _scored_windows(checkpoint, store_path, split)
+    torch_device = resolve_device(device)
+    model, meta = load_classifier(checkpoint, device=torch_device)
+
+    def get_batch(indices: np.ndarray):
+        return dataset.get_batch(indices)[0]
+
+    probs = predict_proba(model, len(dataset), get_batch, batch_size, torch_device, progress)
+    y_true = np.asarray(dataset.labels, dtype=np.int64)  # (N,)
+    y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
+    label_names = list(meta["label_names"])
+    ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
+    by_recording = labels_per_recording(store.recordings, dataset.recording)
+    return EvaluationResult(
+        checkpoint=str(checkpoint.resolve()),
+        store=str(store_path.resolve()),
+        split=split,
+        channel=channel,
+        label_names=label_names,
+        metrics=classification_metrics(y_true, y_pred, label_names),
+        n_recordings=int(len(np.unique(dataset.recording))),
+        per_recording=(
+            per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
+            if per_recording
+            else None
+        ),
+        recording_level=(
+            _recording_level(store, probs, y_true, dataset.recording, label_names, ids)
+            if per_recording and by_recording
+            else None
+        ),
+        labels_per_recording=by_recording,
+        weights_sha256=weights_sha256(checkpoint),
+        checkpoint_channel=checkpoint_channel(meta),
+        channel_mismatches=channel_mismatches(
+            checkpoint_channel(meta), dataset.channel, store.recordings, dataset.recording
+        ),
+        y_true=y_true,
+        y_pred=y_pred,
+    )
+
+
+def _scored_windows(checkpoint: Path, store_path: Path, split: str):
+    """The store, the labelled windows of ``split`` that fit the classifier in ``checkpoint``,
+    and the store channel it reads; the checks come before any model is loaded."""
+    from cwtmae_cli.data.store.loader import WindowDataset
+    from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.runtime.checkpoint import read_meta
+
     if split not in SPLITS:
         raise UsageError(f"unknown split `{split}`; choose {SPLIT_CHOICES}")
-    checkpoint, store_path = Path(checkpoint), Path(store_path)
     meta = read_meta(checkpoint)
     if meta.get("kind") != "classifier":
         raise CheckpointError(
@@ -197,43 +244,11 @@ def evaluate_checkpoint(
     if len(dataset) == 0:
         where = f"the {split} split of {store_path}" if split != "all" else str(store_path)
         raise DataError(f"{where} has no labelled windows")
-    torch_device = resolve_device(device)
-    model, meta = load_classifier(checkpoint, device=torch_device)
+    return store, dataset, channel
 
-    def get_batch(indices: np.ndarray):
-        return dataset.get_batch(indices)[0]
 
-    probs = predict_proba(model, len(dataset), get_batch, batch_size, torch_device, progress)
-    y_true = np.asarray(dataset.labels, dtype=np.int64)  # (N,)
-    y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
-    label_names = list(meta["label_names"])
-    rows = None
-    ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
-    if per_recording:
-        rows = per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
-    by_recording = labels_per_recording(store.recordings, dataset.recording)
-    recording_level = None
-    if per_recording and by_recording:
-        score = (store.attrs.get("recipe") or {}).get("score")
-        recording_level = recording_metrics(
-            probs, y_true, dataset.recording, label_names, score, recording_ids=ids
-        )
-    return EvaluationResult(
-        checkpoint=str(checkpoint.resolve()),
-        store=str(store_path.resolve()),
-        split=split,
-        channel=channel,
-        label_names=label_names,
-        metrics=classification_metrics(y_true, y_pred, label_names),
-        n_recordings=int(len(np.unique(dataset.recording))),
-        per_recording=rows,
-        recording_level=recording_level,
-        labels_per_recording=by_recording,
-        weights_sha256=weights_sha256(checkpoint),
-        checkpoint_channel=checkpoint_channel(meta),
-        channel_mismatches=channel_mismatches(
-            checkpoint_channel(meta), dataset.channel, store.recordings, dataset.recording
-        ),
-        y_true=y_true,
-        y_pred=y_pred,
-    )
+def _recording_level(store, probs, y_true, recording, label_names, ids) -> dict:
+    """Scores per recording when its windows all carry the recording's label (with the recipe's
+    headline score, e.g. CinC 2017's)."""
+    score = (store.attrs.get("recipe") or {}).get("score")
+    return recording_metrics(probs, y_true, recording, label_names, score, recording_ids=ids)
