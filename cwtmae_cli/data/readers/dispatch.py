@@ -103,33 +103,12 @@ def open_recording(
 def _open_edf(
     path: Path, channels: list[str] | None, annotations: Path | None, fallback: bool, with_ann: bool
 ) -> RecordingStream:
-    import mne
-
     if not path.is_file():
         raise DataError(f"no such file: {path}")
     labels = check_edf_size(path)
     _refuse_duplicated(channels, labels, path)
-    try:
-        read = mne.io.read_raw_bdf if path.suffix.lower() == ".bdf" else mne.io.read_raw_edf
-        header = read(path, preload=False, verbose="error")
-        picks = pick_channels(channels, header.ch_names, path.name, fallback)
-        names = [header.ch_names[i] for i in picks]
-        # Re-open with only these channels: mixed-rate files then load at the picks' own rate.
-        raw = read(path, include=names, preload=False, verbose="error")
-        raw = raw.reorder_channels(names)
-    except DataError:
-        raise
-    except Exception as exc:  # MNE raises many types for damaged files
-        raise DataError(
-            f"cannot read {path.name}: {exc} (is the file truncated or damaged?)"
-        ) from exc
-    orig_units = getattr(raw, "_orig_units", {}) or {}
-    units, scale = [], []
-    for name in names:
-        unit = str(orig_units.get(name, "")).strip()
-        units.append(unit.replace("µ", "u").replace("μ", "u"))
-        scale.append(_VOLT_SCALE.get(unit.lower(), 1.0))
-    volts_per_unit = np.asarray(scale)[:, None]  # (C, 1)
+    raw, names = _open_raw(path, channels, fallback)
+    units, volts_per_unit = _physical_units(raw, names)  # volts_per_unit (C, 1)
 
     def read_range(start: int, stop: int) -> np.ndarray:
         try:
@@ -157,6 +136,39 @@ def _open_edf(
         start=_edf_start(raw),
     )
     return RecordingStream(recording, int(raw.n_times), read_range)
+
+
+def _open_raw(path: Path, channels: list[str] | None, fallback: bool):
+    """The file opened by MNE (not loaded) with only the picked channels, in the order asked,
+    and their names; DataError for a file MNE cannot read."""
+    import mne
+
+    try:
+        read = mne.io.read_raw_bdf if path.suffix.lower() == ".bdf" else mne.io.read_raw_edf
+        header = read(path, preload=False, verbose="error")
+        picks = pick_channels(channels, header.ch_names, path.name, fallback)
+        names = [header.ch_names[i] for i in picks]
+        # Re-open with only these channels: mixed-rate files then load at the picks' own rate.
+        raw = read(path, include=names, preload=False, verbose="error")
+        return raw.reorder_channels(names), names
+    except DataError:
+        raise
+    except Exception as exc:  # MNE raises many types for damaged files
+        raise DataError(
+            f"cannot read {path.name}: {exc} (is the file truncated or damaged?)"
+        ) from exc
+
+
+def _physical_units(raw, names: list[str]) -> tuple[list[str], np.ndarray]:
+    """The header's unit of each channel (``uV`` for µV) and the volts per unit ``(C, 1)``
+    that turn MNE's SI volts back into them (1 for a unit that is not a volt)."""
+    orig_units = getattr(raw, "_orig_units", {}) or {}
+    units, scale = [], []
+    for name in names:
+        unit = str(orig_units.get(name, "")).strip()
+        units.append(unit.replace("µ", "u").replace("μ", "u"))
+        scale.append(_VOLT_SCALE.get(unit.lower(), 1.0))
+    return units, np.asarray(scale)[:, None]
 
 
 def _edf_start(raw):
