@@ -99,49 +99,12 @@ def plan_finetune(
     windows instead of the store's split column."""
     from dataclasses import replace
 
-    from cwtmae_cli.data.store.loader import WindowDataset
-
     plan = replace(plan_run(FinetuneConfig, flags, config_file), windows=windows)
     config = plan.config
     assert isinstance(config, FinetuneConfig)
     notes = list(plan.notes)
-    train_set = WindowDataset(
-        plan.store,
-        splits=(TRAIN,),
-        channel=config.channel,
-        labelled_only=True,
-        in_memory=False,
-        positions=_split_windows(plan, TRAIN),
-    )
+    train_set, val_set = _checked_windows(plan, config)
     names = train_set.label_names
-    if not names or len(train_set) == 0:
-        raise DataError(
-            f"store {plan.store} has no labelled training windows; fine-tuning needs a labelled "
-            "store (prepare one with a labelling recipe such as sleep-edf or mitdb-af)"
-        )
-    if config.classes is not None and config.classes != len(names):
-        raise ConfigError(
-            f"--classes {config.classes} but store {plan.store} has {len(names)} classes "
-            f"({', '.join(names)}); pass --classes {len(names)} or leave it out"
-        )
-    val_set = WindowDataset(
-        plan.store,
-        splits=(VALIDATION,),
-        channel=config.channel,
-        labelled_only=True,
-        in_memory=False,
-        positions=_split_windows(plan, VALIDATION),
-    )
-    if len(val_set) == 0:
-        raise DataError(
-            f"store {plan.store} has no labelled validation windows; the best checkpoint is "
-            "chosen on them (prepare with a split that gives the validation part subjects)"
-        )
-    if len(train_set) < config.batch_size:
-        raise DataError(
-            f"store {plan.store} has {len(train_set)} labelled training windows, fewer than one "
-            f"batch of {config.batch_size}; lower --batch-size"
-        )
     warnings = missing_class_warnings(names, train_set.labels, val_set.labels)
     changes: dict[str, Any] = {"classes": len(names)}
     if plan.resume_ckpt is None and (config.pretrained or not config.from_scratch):
@@ -154,6 +117,47 @@ def plan_finetune(
     if plan.resume_ckpt is None:
         config = config.replace(**changes)
     return replace(plan, config=config, notes=tuple(notes), warnings=tuple(warnings))
+
+
+def _checked_windows(plan: RunPlan, config: FinetuneConfig) -> tuple[Any, Any]:
+    """The labelled training and validation windows; DataError/ConfigError when the store has
+    none, other classes than ``--classes``, or fewer training windows than one batch."""
+    from cwtmae_cli.data.store.loader import WindowDataset
+
+    def windows_of(split: int) -> Any:
+        return WindowDataset(
+            plan.store,
+            splits=(split,),
+            channel=config.channel,
+            labelled_only=True,
+            in_memory=False,
+            positions=_split_windows(plan, split),
+        )
+
+    train_set = windows_of(TRAIN)
+    names = train_set.label_names
+    if not names or len(train_set) == 0:
+        raise DataError(
+            f"store {plan.store} has no labelled training windows; fine-tuning needs a labelled "
+            "store (prepare one with a labelling recipe such as sleep-edf or mitdb-af)"
+        )
+    if config.classes is not None and config.classes != len(names):
+        raise ConfigError(
+            f"--classes {config.classes} but store {plan.store} has {len(names)} classes "
+            f"({', '.join(names)}); pass --classes {len(names)} or leave it out"
+        )
+    val_set = windows_of(VALIDATION)
+    if len(val_set) == 0:
+        raise DataError(
+            f"store {plan.store} has no labelled validation windows; the best checkpoint is "
+            "chosen on them (prepare with a split that gives the validation part subjects)"
+        )
+    if len(train_set) < config.batch_size:
+        raise DataError(
+            f"store {plan.store} has {len(train_set)} labelled training windows, fewer than one "
+            f"batch of {config.batch_size}; lower --batch-size"
+        )
+    return train_set, val_set
 
 
 def missing_class_warnings(
