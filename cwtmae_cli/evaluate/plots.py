@@ -116,35 +116,13 @@ def hypnogram_figure(table: PredictionTable, reference: Reference | None = None)
     unit, scale = ("h", 3600.0) if span_s > 7200 else ("min", 60.0)
     starts = onsets / scale
     ends = np.append(starts[1:], starts[-1] + table.window_s / scale) if len(starts) else starts
-    labels = table.labels
-    y = np.array([level.get(lab, np.nan) for lab in labels], dtype=np.float64)
 
     fig = _new_figure(10.0, 4.5)
     ax_cls, ax_conf = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     if len(starts):
         # Steps: each window holds its class from its onset until the next onset.
         xs = np.column_stack([starts, ends]).ravel()  # (2W,)
-        ys = np.repeat(y, 2)  # (2W,)
-        if reference is not None:
-            ref_y = np.array(
-                [np.nan if r is None else level.get(r, np.nan) for r in reference.labels]
-            )  # (W,) NaN where unscored: a gap in the line
-            ax_cls.plot(
-                xs,
-                np.repeat(ref_y, 2),
-                color="black",
-                alpha=0.45,
-                linewidth=3.0,
-                label=f"reference ({reference.source})",
-            )
-        ax_cls.plot(xs, ys, color="tab:blue", linewidth=1.2, label="predicted")
-        bad = np.array([lab == BAD_LABEL for lab in labels])
-        if bad.any():
-            ax_cls.scatter(
-                starts[bad], np.full(bad.sum(), -0.6), marker="|", color="grey", label=BAD_LABEL
-            )
-        if bad.any() or reference is not None:
-            ax_cls.legend(loc="upper right", fontsize=8)
+        _draw_classes(ax_cls, xs, starts, table.labels, level, reference)
         conf = np.asarray(table.confidence, dtype=np.float64)
         ax_conf.fill_between(
             xs,
@@ -156,15 +134,42 @@ def hypnogram_figure(table: PredictionTable, reference: Reference | None = None)
         )
     ax_cls.set_yticks(range(len(order)), labels=list(reversed(order)))
     ax_cls.set_ylim(-1.0, len(order) - 0.5)
-    title = f"{table.recording_id}: predicted class over time"
-    if reference is not None:
-        same, n_both = agreement(labels, reference.labels)
-        if n_both:
-            title += f"; agrees with the reference in {same} of {plural(n_both, 'window')}"
-            title += f" ({100 * same / n_both:.1f} %)"
-    ax_cls.set_title(title)
+    ax_cls.set_title(_hypnogram_title(table, reference))
     ax_conf.set_ylim(0.0, 1.0)
     ax_conf.set_ylabel("confidence")
     ax_conf.set_xlabel(f"time from recording start ({unit})")
     fig.tight_layout()
     return fig
+
+
+def _draw_classes(ax, xs, starts, labels, level, reference: Reference | None) -> None:
+    """The predicted steps (``xs`` (2W,) step ends), the reference behind them, bad marks."""
+    if reference is not None:
+        ref_y = np.array(
+            [np.nan if r is None else level.get(r, np.nan) for r in reference.labels]
+        )  # (W,) NaN where unscored: a gap in the line
+        ax.plot(
+            xs,
+            np.repeat(ref_y, 2),
+            color="black",
+            alpha=0.45,
+            linewidth=3.0,
+            label=f"reference ({reference.source})",
+        )
+    y = np.array([level.get(lab, np.nan) for lab in labels], dtype=np.float64)  # (W,)
+    ax.plot(xs, np.repeat(y, 2), color="tab:blue", linewidth=1.2, label="predicted")
+    bad = np.array([lab == BAD_LABEL for lab in labels])
+    if bad.any():
+        ax.scatter(starts[bad], np.full(bad.sum(), -0.6), marker="|", color="grey", label=BAD_LABEL)
+    if bad.any() or reference is not None:
+        ax.legend(loc="upper right", fontsize=8)
+
+
+def _hypnogram_title(table: PredictionTable, reference: Reference | None) -> str:
+    title = f"{table.recording_id}: predicted class over time"
+    if reference is not None:
+        same, n_both = agreement(table.labels, reference.labels)
+        if n_both:
+            title += f"; agrees with the reference in {same} of {plural(n_both, 'window')}"
+            title += f" ({100 * same / n_both:.1f} %)"
+    return title
