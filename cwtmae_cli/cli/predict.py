@@ -107,12 +107,8 @@ def predict(
     """Classify each window of a recording or of a folder of them: one row per window, a summary."""
     from cwtmae_cli.errors import CwtmaeError, UsageError
     from cwtmae_cli.evaluate.evaluation import choose_checkpoint
-    from cwtmae_cli.evaluate.prediction import (
-        Predictor,
-        ensure_writable,
-        find_recordings,
-        predict_paths,
-    )
+    from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
+    from cwtmae_cli.evaluate.prediction_paths import ensure_writable, find_recordings
     from cwtmae_cli.evaluate.provenance import describe_reading
     from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, summary_row, write_summary
     from cwtmae_cli.evaluate.table import FORMATS

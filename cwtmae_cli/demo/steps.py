@@ -128,7 +128,8 @@ def evaluate(config: Any, state: State, on_train: TrainEvents) -> State:
 
 def predict(config: Any, state: State, on_train: TrainEvents) -> State:
     """``cwtmae predict <held-back PSG> --plot``; scored against its own hypnogram."""
-    from cwtmae_cli.evaluate.prediction import Predictor, ensure_writable, predict_paths
+    from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
+    from cwtmae_cli.evaluate.prediction_paths import ensure_writable
 
     predictor = Predictor(state["checkpoint"], device=config.device)
     folder = ensure_writable(config.out_dir / "predictions")

@@ -7,10 +7,10 @@ shorter than a window not classified; ``cinc2017``: 5 s apart, the end covered, 
 padded) or every ``stride_s`` seconds, run quality control, classify the good windows in batches
 (see :mod:`inference`), and write one row per window.
 
-Inputs (:func:`find_recordings`): an EDF/BDF file, a WFDB record (``rec``, ``rec.hea``,
-``rec.dat`` or ``rec.mat``, the PhysioNet challenges' layout), or a folder of them (not
-recursive). In a folder, annotation-only files whose name contains ``Hypnogram`` are not
-recordings and are skipped. Outputs (:func:`output_paths`):
+Inputs and outputs are named by :mod:`~cwtmae_cli.evaluate.prediction_paths`. Inputs: an
+EDF/BDF file, a WFDB record (``rec``, ``rec.hea``, ``rec.dat`` or ``rec.mat``, the PhysioNet
+challenges' layout), or a folder of them (not recursive). In a folder, annotation-only files
+whose name contains ``Hypnogram`` are not recordings and are skipped. Outputs:
 ``<out>/<recording>_pred.<tsv|csv|json>``, beside a tsv or csv table its provenance sidecar
 ``<out>/<recording>_pred.json`` (:mod:`provenance`; a json table holds it), and with a plot
 ``<out>/<recording>_hypnogram.png`` for a sleep-staging model, ``<recording>_labels.png`` for any
@@ -20,7 +20,6 @@ other.
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,90 +29,19 @@ import numpy as np
 from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+from cwtmae_cli.evaluate.prediction_paths import (
+    output_names,
+    output_paths,
+    recording_id,
+    write_json,
+)
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
 
-SIGNAL_SUFFIXES = (".edf", ".bdf")
-WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
-
-
-def _wfdb_record(path: Path) -> Path | None:
-    """The record path (no extension) when ``path`` names a WFDB record, else None."""
-    if path.suffix.lower() in WFDB_SUFFIXES:
-        path = path.with_suffix("")
-    return path if path.with_name(path.name + ".hea").is_file() else None
-
-
-def find_recordings(path: Path) -> list[Path]:
-    """The recordings ``path`` names: itself, its WFDB record, or the ones in a folder (sorted)."""
-    path = Path(path)
-    if path.is_dir():
-        found: set[Path] = set()
-        for child in path.iterdir():
-            suffix = child.suffix.lower()
-            if suffix in SIGNAL_SUFFIXES and "hypnogram" not in child.name.lower():
-                found.add(child)
-            elif suffix == ".hea":
-                found.add(child.with_suffix(""))
-        if not found:
-            raise DataError(f"no EDF/BDF file or WFDB record (.hea) in folder {path}")
-        return sorted(found)
-    if path.is_file() and path.suffix.lower() in SIGNAL_SUFFIXES:
-        return [path]
-    record = _wfdb_record(path)
-    if record is not None:
-        return [record]
-    if path.exists():
-        raise DataError(f"{path} is not an EDF/BDF file or a WFDB record (.hea)")
-    raise DataError(f"no recording at {path}")
-
-
-def recording_id(path: Path) -> str:
-    """``SC4001E0-PSG`` for ``.../SC4001E0-PSG.edf``, ``201`` for the WFDB record ``.../201``."""
-    path = Path(path)
-    return path.stem if path.suffix.lower() in SIGNAL_SUFFIXES + WFDB_SUFFIXES else path.name
-
-
-def output_names(recordings: list[Path]) -> dict[Path, str]:
-    """A distinct output name per recording: its id, or ``<id>_<suffix>`` when two share an id
-    (``rec.edf`` and ``rec.bdf`` in one folder), so that no output overwrites another."""
-    ids = [recording_id(p) for p in recordings]
-    return {
-        p: rec_id
-        if ids.count(rec_id) == 1
-        else f"{rec_id}_{p.suffix.lstrip('.').lower() or 'wfdb'}"
-        for p, rec_id in zip(recordings, ids, strict=True)
-    }
-
-
-def output_paths(
-    out_dir: Path, rec_id: str, fmt: str, sleep: bool = True
-) -> tuple[Path, Path, Path | None]:
-    """(prediction file, plot PNG, provenance sidecar or None for a json table) of one
-    recording. The plot is a ``_hypnogram`` only for sleep stages, else ``_labels``."""
-    out_dir = Path(out_dir)
-    plot = out_dir / f"{rec_id}_{'hypnogram' if sleep else 'labels'}.png"
-    sidecar = None if fmt == "json" else out_dir / f"{rec_id}_pred.json"
-    return out_dir / f"{rec_id}_pred.{fmt}", plot, sidecar
-
-
-def ensure_writable(out_dir: Path) -> Path:
-    """Create ``out_dir`` if needed and prove a file can be written there; CwtmaeError if not."""
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out_dir, prefix=".cwtmae-write-test-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise CwtmaeError(
-            f"cannot write predictions to {out_dir} ({reason}); choose another folder with --out"
-        ) from None
-    return out_dir
 
 
 class Predictor:
@@ -338,13 +266,3 @@ def predict_paths(
                 outcome.reference_error = str(exc)
             outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
         yield outcome
-
-
-def write_json(path: Path, doc: dict) -> Path:
-    """``doc`` as indented JSON at ``path``, through a ``.part`` file renamed into place."""
-    import json
-
-    tmp = Path(path).with_name(Path(path).name + ".part")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return Path(path)

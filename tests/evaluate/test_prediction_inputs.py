@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cwtmae_cli.errors import CwtmaeError, DataError
-from cwtmae_cli.evaluate.prediction import (
+from cwtmae_cli.evaluate.prediction_paths import (
     ensure_writable,
     find_recordings,
     output_names,
