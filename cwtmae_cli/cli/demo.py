@@ -98,7 +98,7 @@ def demo(
     prepare, pretrain, finetune, evaluate, predict. A few minutes on a laptop CPU."""
     from rich.table import Table
 
-    from cwtmae_cli.cli.evaluate import render
+    from cwtmae_cli.cli.metrics_view import render
     from cwtmae_cli.cli.predict import render_summary
     from cwtmae_cli.demo import DemoConfig, run_demo
     from cwtmae_cli.demo.steps import STEPS

@@ -42,6 +42,15 @@ Device = Annotated[
 ]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout.")]
+# --json of the commands that score (evaluate, score): a file, or "-" for stdout.
+JsonOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--json",
+        help="Write every metric to this JSON file ('-' prints the JSON alone on stdout).",
+        show_default=False,
+    ),
+]
 
 # Batch size of the inference commands (evaluate, predict).
 ForwardBatch = Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")]

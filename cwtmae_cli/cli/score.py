@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from cwtmae_cli.cli.console import note, out, warn
-from cwtmae_cli.cli.evaluate import JsonOut, render
+from cwtmae_cli.cli.metrics_view import render
+from cwtmae_cli.cli.options import JsonOut
 from cwtmae_cli.wording import plural
 
 PredictionsArg = Annotated[
