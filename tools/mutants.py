@@ -80,7 +80,7 @@ T_ENGINE = "tests/train/test_engine.py"
 T_OBJECTIVE = "tests/train/test_objective.py"
 T_SIGNAL = "tests/data/test_signal.py"
 T_LABELS = "tests/data/test_labels.py"
-T_STORE = "tests/data/test_store.py"
+T_STORE = "tests/data/store/test_store.py"
 T_SPLIT = "tests/data/test_split.py"
 T_METRICS = "tests/test_metrics.py"
 T_SUMMARY = "tests/evaluate/test_sleep_summary.py"
@@ -382,7 +382,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "gaps after the last streamed window are not counted (counts differ from whole)"),
     m("sources-subject-is-recording", "data/recipes/sources.py",
       "subject = subject_of(spec.subject_regex, rid)", "subject = rid",
-      "tests/data/test_split_by_subject.py tests/data/test_sources.py", "flag ignored",
+      "tests/data/test_split_by_subject.py tests/data/recipes/test_sources.py", "flag ignored",
       "every recording its own subject: two nights of a subject can land in two splits"),
     # ---- metrics.py --------------------------------------------------------------------
     m("metrics-normalise-columns", "metrics.py",

@@ -14,7 +14,7 @@ from cwtmae_cli.data.recipes.load import BUILTIN, builtin_dir, load_recipe
 from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.errors import RecipeError, UsageError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_builtin_recipes_load_with_their_label_maps():
