@@ -149,6 +149,36 @@ def _no_overlap(predictions: Path, reference: Path, tables, refs: list[str]) -> 
 
 
 def _score_windows(predictions, reference, tables, names, recipe) -> AgreementResult:
+    refs, files = _references_by_key(predictions, reference, tables, recipe)
+    pairs, unmatched, used = _match(tables, refs, recipe)
+    if not pairs:
+        raise _no_overlap(predictions, reference, tables, [p.name for p in files])
+    mapper = lenient(recipe)
+    index = {name: k for k, name in enumerate(names)}
+    y_true, y_pred, rec_of = [], [], []
+    left_out: Counter[str] = Counter()
+    rows = []
+    for r, (table, path) in enumerate(pairs):
+        true, pred, here, row = _score_table(table, path, mapper, index)
+        y_true += true
+        y_pred += pred
+        rec_of += [r] * len(true)
+        left_out.update(here)
+        rows.append(row)
+    if not y_true:
+        raise DataError(
+            f"no window of {predictions} has both a class and a reference label in {reference} "
+            f"({', '.join(f'{n} {why}' for why, n in left_out.most_common())})"
+        )
+    unmatched_refs = [str(p) for k, p in refs.items() if k not in used]
+    return _result(
+        predictions, reference, "windows", recipe, names, y_true, y_pred, rows, unmatched,
+        unmatched_refs, left_out, rec_of,
+    )
+
+
+def _references_by_key(predictions, reference, tables, recipe) -> tuple[dict[str, Path], list]:
+    """Reference files by the id tables are matched with; two for one recording is an error."""
     files = find_reference_files(reference, recipe.get("source") or {})
     refs: dict[str, Path] = {}
     for path in files:
@@ -161,64 +191,37 @@ def _score_windows(predictions, reference, tables, names, recipe) -> AgreementRe
         refs[key] = path
     if predictions.is_file() and reference.is_file():
         refs = {match_key(tables[0].recording_id, recipe): files[0]}  # a file against a file
-    pairs, unmatched, used = _match(tables, refs, recipe)
-    if not pairs:
-        raise _no_overlap(predictions, reference, tables, [p.name for p in files])
-    mapper = lenient(recipe)
-    index = {name: k for k, name in enumerate(names)}
-    y_true, y_pred, rec_of = [], [], []
-    left_out: Counter[str] = Counter()
-    rows = []
-    for r, (table, path) in enumerate(pairs):
-        ref = read_reference_file(path)
-        offset_s = 0.0
-        if table.start is not None and ref.start is not None:
-            offset_s = (ref.start - table.start).total_seconds()
-        shifted = [type(iv)(iv.onset_s + offset_s, iv.duration_s, iv.label) for iv in ref.intervals]
-        truth, reasons = window_labels(shifted, mapper, table.onset_s, table.window_s)
-        here: Counter[str] = Counter()
-        n_scored = 0
-        for predicted, label, reason in zip(table.labels, truth, reasons, strict=True):
-            why = BAD_LABEL if predicted == BAD_LABEL else _reason(label, reason)
-            if why is not None:
-                here[why] += 1
-                continue
-            y_true.append(index[label])
-            y_pred.append(index[predicted])
-            rec_of.append(r)
-            n_scored += 1
-        left_out.update(here)
-        rows.append(
-            {
-                "recording": table.recording_id,
-                "table": str(table.source),
-                "reference": str(path),
-                "n_windows": len(table.labels),
-                "n_scored": n_scored,
-                "left_out": dict(here),
-                "offset_s": offset_s,
-            }
-        )
-    if not y_true:
-        raise DataError(
-            f"no window of {predictions} has both a class and a reference label in {reference} "
-            f"({', '.join(f'{n} {why}' for why, n in left_out.most_common())})"
-        )
-    unmatched_refs = [str(p) for k, p in refs.items() if k not in used]
-    return _result(
-        predictions,
-        reference,
-        "windows",
-        recipe,
-        names,
-        y_true,
-        y_pred,
-        rows,
-        unmatched,
-        unmatched_refs,
-        left_out,
-        rec_of,
-    )
+    return refs, files
+
+
+def _score_table(table, path: Path, mapper: dict, index: dict[str, int]):
+    """One table against its reference file: (true, predicted class indices of the scored
+    windows, windows left out by reason, the recording's row)."""
+    ref = read_reference_file(path)
+    offset_s = 0.0
+    if table.start is not None and ref.start is not None:
+        offset_s = (ref.start - table.start).total_seconds()
+    shifted = [type(iv)(iv.onset_s + offset_s, iv.duration_s, iv.label) for iv in ref.intervals]
+    truth, reasons = window_labels(shifted, mapper, table.onset_s, table.window_s)
+    here: Counter[str] = Counter()
+    true, pred = [], []
+    for predicted, label, reason in zip(table.labels, truth, reasons, strict=True):
+        why = BAD_LABEL if predicted == BAD_LABEL else _reason(label, reason)
+        if why is not None:
+            here[why] += 1
+            continue
+        true.append(index[label])
+        pred.append(index[predicted])
+    row = {
+        "recording": table.recording_id,
+        "table": str(table.source),
+        "reference": str(path),
+        "n_windows": len(table.labels),
+        "n_scored": len(true),
+        "left_out": dict(here),
+        "offset_s": offset_s,
+    }
+    return true, pred, here, row
 
 
 def _score_recordings(predictions, reference, tables, names, recipe) -> AgreementResult:
@@ -261,18 +264,8 @@ def _score_recordings(predictions, reference, tables, names, recipe) -> Agreemen
         )
     unmatched_refs = [rid for k, rid in refs.items() if k not in used]
     return _result(
-        predictions,
-        reference,
-        "recordings",
-        recipe,
-        names,
-        y_true,
-        y_pred,
-        rows,
-        unmatched,
-        unmatched_refs,
-        left_out,
-        None,
+        predictions, reference, "recordings", recipe, names, y_true, y_pred, rows, unmatched,
+        unmatched_refs, left_out, None,
     )
 
 
