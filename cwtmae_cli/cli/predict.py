@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -105,34 +105,17 @@ def predict(
     workdir: Workdir = None,
 ) -> None:
     """Classify each window of a recording or of a folder of them: one row per window, a summary."""
-    from cwtmae_cli.errors import CwtmaeError, UsageError
-    from cwtmae_cli.evaluate.evaluation import choose_checkpoint
-    from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
+    from cwtmae_cli.errors import CwtmaeError
+    from cwtmae_cli.evaluate.prediction import predict_paths
     from cwtmae_cli.evaluate.prediction_paths import ensure_writable, find_recordings
-    from cwtmae_cli.evaluate.provenance import describe_reading
-    from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, summary_row, write_summary
-    from cwtmae_cli.evaluate.table import FORMATS
-    from cwtmae_cli.runtime.device import resolve_device
+    from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, write_summary
     from cwtmae_cli.workdir import resolve_workdir
 
-    # Usage errors first: before any folder is created or any checkpoint is read.
-    if fmt not in FORMATS:
-        raise UsageError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
-    if stride_s is not None and not stride_s > 0:
-        raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
-    resolve_device(device)
+    _check_options(fmt, stride_s, device)  # before any folder is created or checkpoint read
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)
-    ckpt = choose_checkpoint(root, checkpoint)
-    if checkpoint is None or ckpt != Path(checkpoint):  # a default or a run folder: name it
-        note(f"using checkpoint {ckpt}")
-    predictor = Predictor(
-        ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
-    )
-    if channel is None:
-        tried = "; the first of these names a file has" if "|" in predictor.channel else ""
-        note(f"using channel {predictor.channel} (from the checkpoint{tried})")
+    predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s)
     note(f"writing predictions to {target}")
     failed: list[str] = []
     rows: list[list] = []  # summary.tsv: one row per recording of a folder
@@ -154,30 +137,77 @@ def predict(
             if outcome.error is not None:
                 warn(f"{outcome.source}: {outcome.error}")
                 failed.append(outcome.source.name)
-                continue
-            table = outcome.table
-            read = table.input.channel_in_file if table.input else ""
-            if read and predictor.channel_differs(read):
-                warn(
-                    f"{outcome.source.name}: read channel {read}, but the checkpoint's model was "
-                    f"trained on {predictor.checkpoint_channel}"
-                )
-            note(f"{table.recording_id}: {describe_reading(table.input, predictor.fs_hz)}")
-            render_summary(table)
-            written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]
-            note("wrote " + ", ".join(str(p) for p in written))
-            if outcome.reference is not None:
-                note(f"{table.recording_id}: the plot overlays the reference from "
-                     f"{outcome.reference.source}")
-            if outcome.reference_error is not None:
-                warn(f"{table.recording_id}: reference not overlaid: {outcome.reference_error}")
-            name = outcome.output.name.removesuffix(f"_pred.{fmt}")  # unique in the folder
-            rows.append(summary_row(name, table.probs, table.label_names))
+            else:
+                rows.append(_report_recording(outcome, predictor, fmt))
     if path.is_dir() and rows:
         summary = write_summary(rows, predictor.label_names, target / SUMMARY_FILE)
         note(f"wrote {summary} (one row per recording: the mean of its windows' probabilities)")
     if failed:
         raise CwtmaeError(failure_message(failed, len(recordings)))
+
+
+def _check_options(fmt: str, stride_s: float | None, device: str) -> None:
+    """The usage errors of the options."""
+    from cwtmae_cli.errors import UsageError
+    from cwtmae_cli.evaluate.table import FORMATS
+    from cwtmae_cli.runtime.device import resolve_device
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format `{fmt}`; choose one of {', '.join(FORMATS)}")
+    if stride_s is not None and not stride_s > 0:
+        raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
+    resolve_device(device)
+
+
+def _predictor(
+    root: Path,
+    checkpoint: Path | None,
+    device: str,
+    batch_size: int,
+    channel: str | None,
+    stride_s: float | None,
+) -> Any:
+    """The predictor of the chosen checkpoint; the checkpoint named on stderr when it was chosen
+    for the user (a default or a run folder), and the channel when it comes from the checkpoint."""
+    from cwtmae_cli.evaluate.evaluation import choose_checkpoint
+    from cwtmae_cli.evaluate.prediction import Predictor
+
+    ckpt = choose_checkpoint(root, checkpoint)
+    if checkpoint is None or ckpt != Path(checkpoint):
+        note(f"using checkpoint {ckpt}")
+    predictor = Predictor(
+        ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
+    )
+    if channel is None:
+        tried = "; the first of these names a file has" if "|" in predictor.channel else ""
+        note(f"using channel {predictor.channel} (from the checkpoint{tried})")
+    return predictor
+
+
+def _report_recording(outcome: Any, predictor: Any, fmt: str) -> list:
+    """What one predicted recording says (its reading, summary, files written, reference
+    overlaid or not); its row of summary.tsv."""
+    from cwtmae_cli.evaluate.provenance import describe_reading
+    from cwtmae_cli.evaluate.recording_level import summary_row
+
+    table = outcome.table
+    read = table.input.channel_in_file if table.input else ""
+    if read and predictor.channel_differs(read):
+        warn(
+            f"{outcome.source.name}: read channel {read}, but the checkpoint's model was "
+            f"trained on {predictor.checkpoint_channel}"
+        )
+    note(f"{table.recording_id}: {describe_reading(table.input, predictor.fs_hz)}")
+    render_summary(table)
+    written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]
+    note("wrote " + ", ".join(str(p) for p in written))
+    if outcome.reference is not None:
+        note(f"{table.recording_id}: the plot overlays the reference from "
+             f"{outcome.reference.source}")
+    if outcome.reference_error is not None:
+        warn(f"{table.recording_id}: reference not overlaid: {outcome.reference_error}")
+    name = outcome.output.name.removesuffix(f"_pred.{fmt}")  # unique in the folder
+    return summary_row(name, table.probs, table.label_names)
 
 
 def failure_message(failed: list[str], n_recordings: int) -> str:
