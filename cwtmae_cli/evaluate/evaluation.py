@@ -183,10 +183,8 @@ def evaluate_checkpoint(
     torch_device = resolve_device(device)
     model, meta = load_classifier(checkpoint, device=torch_device)
 
-    def get_batch(indices: np.ndarray):
-        return dataset.get_batch(indices)[0]
-
-    probs = predict_proba(model, len(dataset), get_batch, batch_size, torch_device, progress)
+    windows = lambda indices: dataset.get_batch(indices)[0]  # noqa: E731  x (B, L)
+    probs = predict_proba(model, len(dataset), windows, batch_size, torch_device, progress)
     y_true = np.asarray(dataset.labels, dtype=np.int64)  # (N,)
     y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
     label_names = list(meta["label_names"])
