@@ -12,7 +12,8 @@ Rooms (sub-packages; each ``__init__`` names its contract file):
 Beside them, the steps from a recording to the store's windows: ``gaps`` (bridging short
 non-finite runs), ``resample``, ``windows`` and ``window_policy`` (cutting, quality check),
 ``labels`` (one label per window), ``process`` (one recording start to finish), ``split``
-(subject-wise splits and folds), ``prepare`` (the resumable pipeline) and ``download``.
+(subject-wise splits and folds), ``prepare`` (the resumable pipeline), ``workers`` (its worker
+processes) and ``download``.
 Sub-modules are imported on demand, so ``import cwtmae_cli.data`` stays cheap.
 """
 
