@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -131,18 +131,39 @@ def prepare(
     workdir: Workdir = None,
 ) -> None:
     """Read recordings, resample, cut labelled windows and write them to a zarr store."""
-    import time
+    from cwtmae_cli.data.prepare import summary_problem
+    from cwtmae_cli.errors import DataError
+    from cwtmae_cli.workdir import default_store_path, resolve_workdir
 
-    from cwtmae_cli.data.prepare import prepare_store, summary_problem
+    spec = _recipe_spec(recipe, channels, fs, window_s, seed, subject_regex, max_gap_s)
+    check_workers(workers)
+    store = out_path or default_store_path(resolve_workdir(workdir), spec.name)
+    source = _source_folder(spec, source, download)
+    note(f"using source {source}")
+    note(f"writing store {store}")
+    summary = _write_with_progress(spec, source, store, workers, overwrite, strict)
+    _report(summary, json_out)
+    problem = summary_problem(summary)
+    if problem:
+        raise DataError(problem)
+
+
+def _recipe_spec(
+    recipe: str,
+    channels: str | None,
+    fs: float | None,
+    window_s: float | None,
+    seed: int | None,
+    subject_regex: str | None,
+    max_gap_s: float | None,
+) -> Any:
+    """The recipe with the options given in place of its values."""
     from cwtmae_cli.data.readers.channels import parse_channel_slots
     from cwtmae_cli.data.recipes.load import load_recipe
     from cwtmae_cli.data.recipes.recipe import with_overrides
-    from cwtmae_cli.data.recipes.sources import default_source
-    from cwtmae_cli.errors import DataError, UsageError
-    from cwtmae_cli.workdir import default_store_path, resolve_workdir
 
     names = parse_channel_slots(channels) if channels is not None else None
-    spec = with_overrides(
+    return with_overrides(
         load_recipe(recipe),
         channels=names,
         fs_hz=fs,
@@ -151,8 +172,14 @@ def prepare(
         subject_regex=subject_regex,
         max_gap_s=max_gap_s,
     )
-    check_workers(workers)
-    store = out_path or default_store_path(resolve_workdir(workdir), spec.name)
+
+
+def _source_folder(spec: Any, source: Path | None, download: bool) -> Path:
+    """The folder of recordings: downloaded first with ``--download`` (sleep-edf only), else
+    ``--source``, else the recipe's default, which must exist."""
+    from cwtmae_cli.data.recipes.sources import default_source
+    from cwtmae_cli.errors import DataError, UsageError
+
     if download:
         if not spec.source.mne_folder:
             raise UsageError(f"--download works for sleep-edf only, not `{spec.name}`")
@@ -164,8 +191,17 @@ def prepare(
         source = default_source(spec)
         if not source.is_dir():
             raise DataError(f"no {spec.name} data in {source}; pass --source DIR or --download")
-    note(f"using source {source}")
-    note(f"writing store {store}")
+    return source
+
+
+def _write_with_progress(
+    spec: Any, source: Path, store: Path, workers: int, overwrite: bool, strict: bool
+) -> dict[str, Any]:
+    """The library's store writing, with a progress bar of recordings and windows per second."""
+    import time
+
+    from cwtmae_cli.data.prepare import prepare_store
+
     started = time.monotonic()
     with progress_bar(
         "[progress.description]{task.description}",
@@ -178,7 +214,7 @@ def prepare(
             rate = n_windows / max(time.monotonic() - started, 1e-9)
             bar.update(task, completed=n_done, total=n_total, rate=rate)
 
-        summary = prepare_store(
+        return prepare_store(
             spec,
             source,
             store,
@@ -187,6 +223,11 @@ def prepare(
             strict=strict,
             progress=update,
         )
+
+
+def _report(summary: dict[str, Any], json_out: bool) -> None:
+    """The store's summary: as JSON on stdout with its warnings on stderr, or as tables with
+    the count of recordings resumed."""
     from cwtmae_cli.cli.inspect import render_store_summary, split_warnings, warn_channel_fallbacks
 
     if json_out:
@@ -200,9 +241,6 @@ def prepare(
         if resumed:
             were = "was" if resumed == 1 else "were"
             note(f"resumed: {plural(resumed, 'recording')} {were} already in the store")
-    problem = summary_problem(summary)
-    if problem:
-        raise DataError(problem)
 
 
 def register(app: typer.Typer) -> None:
