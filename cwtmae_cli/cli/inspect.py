@@ -41,6 +41,26 @@ def window_policy_line(summary: dict) -> str | None:
 
 def render_store_summary(summary: dict) -> None:
     """Tables on stdout: windows per split per class, drops by reason, skipped recordings."""
+    out.print(_split_table(summary))
+    for name in SPLIT_NAMES:
+        if summary["splits"][name].get("subjects"):
+            subjects = summary["splits"][name]["subjects"]
+            out.print(f"{name} subjects: {_listing(subjects)}", highlight=False)
+    for line in resampling_lines(summary, summary["fs_hz"]):
+        out.print(line, highlight=False)
+    for line in (_gaps_line(summary), window_policy_line(summary)):
+        if line:
+            out.print(line, highlight=False)
+    for line in split_warnings(summary):
+        warn(line)
+    _render_left_out(summary)
+    render_channels_read(summary)
+    warn_channel_fallbacks(summary)
+
+
+def _split_table(summary: dict) -> Any:
+    """Windows per class and split, then windows and subjects per split; the title says what
+    the store holds (and that it is incomplete when prepare was interrupted)."""
     from rich.table import Table
 
     channels = ", ".join(summary["channels"])
@@ -58,8 +78,7 @@ def render_store_summary(summary: dict) -> None:
     for name in (*SPLIT_NAMES, "total"):
         table.add_column(name, justify="right")
     splits = summary["splits"]
-    rows = [*summary["label_names"], "unlabelled"]
-    for row in rows:
+    for row in [*summary["label_names"], "unlabelled"]:
         counts = [splits[s]["per_class"].get(row, 0) for s in SPLIT_NAMES]
         if row == "unlabelled" and not any(counts) and summary["label_names"]:
             continue
@@ -69,28 +88,28 @@ def render_store_summary(summary: dict) -> None:
     table.add_row("windows", *map(str, totals), str(sum(totals)), style="bold")
     subjects = [splits[s]["n_subjects"] for s in SPLIT_NAMES]
     table.add_row("subjects", *map(str, subjects), str(summary["n_subjects"]))
-    out.print(table)
-    for name in SPLIT_NAMES:
-        if splits[name].get("subjects"):
-            out.print(f"{name} subjects: {_listing(splits[name]['subjects'])}", highlight=False)
-    for line in resampling_lines(summary, summary["fs_hz"]):
-        out.print(line, highlight=False)
+    return table
+
+
+def _gaps_line(summary: dict) -> str | None:
+    """The NaN/Inf gaps interpolated, when there were any."""
     gaps = summary.get("gaps_interpolated") or {}
-    if gaps.get("n_gaps"):
-        n_rec = len(gaps["recordings"])
-        out.print(
-            f"interpolated {plural(gaps['n_gaps'], 'gap')} of NaN/Inf samples of at most "
-            f"{gaps['max_gap_s']:g} s ({plural(gaps['n_samples'], 'sample')} in all) in "
-            f"{plural(n_rec, 'recording')}: {_listing(gaps['recordings'], 5)}; longer gaps drop "
-            "their windows "
-            "as non-finite",
-            highlight=False,
-        )
-    policy_line = window_policy_line(summary)
-    if policy_line:
-        out.print(policy_line, highlight=False)
-    for line in split_warnings(summary):
-        warn(line)
+    if not gaps.get("n_gaps"):
+        return None
+    n_rec = len(gaps["recordings"])
+    return (
+        f"interpolated {plural(gaps['n_gaps'], 'gap')} of NaN/Inf samples of at most "
+        f"{gaps['max_gap_s']:g} s ({plural(gaps['n_samples'], 'sample')} in all) in "
+        f"{plural(n_rec, 'recording')}: {_listing(gaps['recordings'], 5)}; longer gaps drop "
+        "their windows "
+        "as non-finite"
+    )
+
+
+def _render_left_out(summary: dict) -> None:
+    """The windows dropped by reason and the recordings skipped, each table when not empty."""
+    from rich.table import Table
+
     if summary["dropped"]:
         drops = Table(title="windows dropped", title_justify="left")
         drops.add_column("reason")
@@ -105,8 +124,6 @@ def render_store_summary(summary: dict) -> None:
         for entry in summary["skipped"]:
             skipped.add_row(entry["id"], entry["reason"])
         out.print(skipped)
-    render_channels_read(summary)
-    warn_channel_fallbacks(summary)
 
 
 def render_channels_read(summary: dict) -> None:
