@@ -57,8 +57,6 @@ def score(
     json_path: JsonOut = None,
 ) -> None:
     """Agreement of prediction tables with reference annotations (accuracy, kappa, confusion)."""
-    import json
-
     from cwtmae_cli.errors import CwtmaeError
     from cwtmae_cli.evaluate.agreement import score_predictions
 
@@ -68,6 +66,27 @@ def score(
         except OSError as exc:
             raise CwtmaeError(f"cannot write {json_path}: {exc.strerror or exc}") from None
     result = score_predictions(predictions, reference, recipe=recipe)
+    _say_unmatched(result, reference)
+    for row in result.recordings:
+        if row.get("offset_s"):
+            note(
+                f"{row['recording']}: the reference starts {row['offset_s']:+g} s from the "
+                "table's first sample (the two files' clock times); windows placed by clock time"
+            )
+    line = _left_out_line(result)
+    if line:
+        note(line)
+    for name in result.classes_not_in_reference_map:
+        warn(
+            f"class {name} of the predictions is none the reference's label map (recipe "
+            f"{result.recipe}) can produce: no reference {name}, its recall and F1 are 0"
+        )
+    _report(result, json_path)
+
+
+def _say_unmatched(result, reference: Path) -> None:
+    """The recordings of the predictions without a reference, and the references without a
+    prediction (listed for annotation files, counted for a CSV of a whole database's labels)."""
     for rid in result.unmatched_predictions:
         warn(f"{rid}: no reference for this recording in {reference}; not scored")
     if result.unmatched_predictions:
@@ -83,20 +102,13 @@ def score(
                 f"{plural(len(result.unmatched_references), 'recording')} of "
                 f"{Path(reference).name} without a prediction (not listed)"
             )
-    for row in result.recordings:
-        if row.get("offset_s"):
-            note(
-                f"{row['recording']}: the reference starts {row['offset_s']:+g} s from the "
-                "table's first sample (the two files' clock times); windows placed by clock time"
-            )
-    line = _left_out_line(result)
-    if line:
-        note(line)
-    for name in result.classes_not_in_reference_map:
-        warn(
-            f"class {name} of the predictions is none the reference's label map (recipe "
-            f"{result.recipe}) can produce: no reference {name}, its recall and F1 are 0"
-        )
+
+
+def _report(result, json_path: Path | None) -> None:
+    """The agreement tables on stdout (or the JSON alone with ``--json -``), then the JSON file
+    when asked for."""
+    import json
+
     doc = result.to_dict()
     unit = "window" if result.level == "windows" else "recording"
     n_scored = result.metrics["summary"]["n_windows"]
