@@ -9,7 +9,8 @@ Modules, one concept each:
   warm-up + cosine schedule that scales each group's own base rate;
 - ``rundir``: the run folder (config.json, metrics.jsonl, ``latest`` pointer, FINISHED);
 - ``distributed`` and ``launch``: process groups, spawning ``--gpus N`` workers, joining torchrun;
-- ``engine``: the step loop; ``pretrain`` and ``finetune``: what each command trains.
+- ``engine``: the step loop; ``pretrain`` and ``finetune``: what each command trains;
+  ``validation``: fine-tuning's validation scores (they select the best checkpoint).
 
 Importing this package is cheap (no torch); import the sub-modules you need.
 """

@@ -22,10 +22,11 @@ from cwtmae_cli.runtime.checkpoint import read_meta, resolve_checkpoint
 from cwtmae_cli.runtime.loading import load_state_dict, load_weights
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.job import Events, TrainJob, autocast
+from cwtmae_cli.train.job import Events, TrainJob
 from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
 from cwtmae_cli.train.pretrain import preprocessing_meta
+from cwtmae_cli.train.validation import make_validate
 from cwtmae_cli.train.worker import run_worker
 from cwtmae_cli.workdir import latest_run
 
@@ -204,37 +205,6 @@ def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | N
     preset = config.model or "base"
     encoder = preset_config(preset, signal_len=n_samples)
     return TF_MAE_Classifier(None, **head, **encoder), preset
-
-
-def make_validate(val_set: Any, n_classes: int, batch_size: int):
-    """Validation over rank-strided windows; loss and confusion counts summed over ranks."""
-    from cwtmae_cli.metrics import summary_scores
-    from cwtmae_cli.model import standardize_windows
-
-    def validate(model: nn.Module, ctx: DistContext) -> dict[str, float]:
-        positions = np.arange(ctx.rank, len(val_set), ctx.world_size)
-        counts = torch.zeros(n_classes, n_classes, dtype=torch.float64, device=ctx.device)
-        loss_sum = torch.zeros(2, dtype=torch.float64, device=ctx.device)  # [sum, n]
-        for lo in range(0, len(positions), batch_size):
-            x, y = val_set.get_batch(positions[lo : lo + batch_size])
-            x, y = standardize_windows(x.to(ctx.device)), y.to(ctx.device)
-            with autocast(ctx.device):
-                logits = model(x).float()  # (B, K)
-            loss_sum[0] += F.cross_entropy(logits, y, reduction="sum").double()
-            loss_sum[1] += len(y)
-            pairs = y * n_classes + logits.argmax(dim=1)  # (B,) flat (true, predicted)
-            counts += torch.bincount(pairs, minlength=n_classes**2).view(n_classes, n_classes)
-        ctx.sum_(counts)
-        ctx.sum_(loss_sum)
-        matrix = counts.long().cpu().numpy()  # (K, K) rows true, columns predicted
-        true, pred = np.nonzero(matrix)
-        y_true = np.repeat(true, matrix[true, pred])
-        y_pred = np.repeat(pred, matrix[true, pred])
-        scores = summary_scores(y_true, y_pred, n_classes)
-        scores["loss"] = float(loss_sum[0] / loss_sum[1])
-        return scores
-
-    return validate
 
 
 def classifier_meta(

@@ -10,7 +10,7 @@ from torch import nn
 
 from cwtmae_cli.model import standardize_windows
 from cwtmae_cli.train.distributed import DistContext
-from cwtmae_cli.train.finetune import make_validate
+from cwtmae_cli.train.validation import make_validate
 
 Y_TRUE = np.array([0, 0, 0, 0, 1, 1, 2])
 Y_PRED = np.array([0, 0, 0, 1, 1, 2, 2])  # balanced accuracy (3/4 + 1/2 + 1) / 3 = 0.75
