@@ -41,8 +41,10 @@ from cwtmae_cli.errors import DataError
 from cwtmae_cli.evaluate.prediction_files import Predictions, read_predictions
 from cwtmae_cli.evaluate.reference import label_spec, window_labels
 from cwtmae_cli.evaluate.reference_files import (
+    NO_REFERENCE,
     choose_recipe,
     find_reference_files,
+    left_out_reason,
     lenient,
     match_key,
     producible,
@@ -50,9 +52,6 @@ from cwtmae_cli.evaluate.reference_files import (
 )
 from cwtmae_cli.evaluate.summary import BAD_LABEL
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
-
-NO_REFERENCE = "no reference label"
-
 
 
 @dataclass
@@ -97,14 +96,6 @@ class AgreementResult:
 
 
 # --- matching and scoring --------------------------------------------------------------------
-
-
-def _reason(label: str | None, reason: str | None) -> str | None:
-    if label is not None:
-        return None
-    if reason and reason.startswith("label "):
-        return f"reference {reason.removeprefix('label ')}"
-    return NO_REFERENCE
 
 
 def score_predictions(
@@ -206,7 +197,7 @@ def _score_table(table, path: Path, mapper: dict, index: dict[str, int]):
     here: Counter[str] = Counter()
     true, pred = [], []
     for predicted, label, reason in zip(table.labels, truth, reasons, strict=True):
-        why = BAD_LABEL if predicted == BAD_LABEL else _reason(label, reason)
+        why = BAD_LABEL if predicted == BAD_LABEL else left_out_reason(label, reason)
         if why is not None:
             here[why] += 1
             continue
@@ -270,19 +261,11 @@ def _score_recordings(predictions, reference, tables, names, recipe) -> Agreemen
 
 
 def _result(
-    predictions,
-    reference,
-    level,
-    recipe,
-    names,
-    y_true,
-    y_pred,
-    rows,
-    unmatched,
-    unmatched_refs,
-    left_out,
-    rec_of,
+    predictions, reference, level, recipe, names, y_true, y_pred, rows, unmatched,
+    unmatched_refs, left_out, rec_of,
 ) -> AgreementResult:
+    """The result of scoring: ``rec_of`` (N,) the row of each scored window (None when
+    recordings were scored)."""
     y_true_a = np.asarray(y_true, dtype=np.int64)  # (N,)
     y_pred_a = np.asarray(y_pred, dtype=np.int64)  # (N,)
     per_recording = None

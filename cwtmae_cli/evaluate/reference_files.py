@@ -14,6 +14,7 @@ from cwtmae_cli.evaluate.prediction_files import Predictions
 from cwtmae_cli.evaluate.reference import recipe_of
 
 EDF_SUFFIXES = (".edf", ".bdf")
+NO_REFERENCE = "no reference label"  # a window no annotation covers, or a text outside the map
 
 
 
@@ -169,3 +170,12 @@ def lenient(recipe: dict) -> dict:
     if labels.get("unmapped") == "error":
         labels["unmapped"] = "unlabelled"
     return {**recipe, "labels": labels}
+
+
+def left_out_reason(label: str | None, reason: str | None) -> str | None:
+    """Why a window with reference class ``label`` (None: none) is not scored, or None."""
+    if label is not None:
+        return None
+    if reason and reason.startswith("label "):
+        return f"reference {reason.removeprefix('label ')}"
+    return NO_REFERENCE
