@@ -17,12 +17,10 @@ from cwtmae_cli.benchmark.protocol import (
     Fold,
     build_folds,
     fold_warnings,
-    fraction_key,
-    label_subset,
+    subset_warnings,
 )
 from cwtmae_cli.benchmark.results import cell_name
 from cwtmae_cli.errors import DataError, UsageError
-from cwtmae_cli.wording import plural
 
 PLAN_FILE = "plan.json"
 BENCHMARK_FILE = "benchmark.json"
@@ -129,36 +127,6 @@ def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], 
     return labels, recording, subjects, names
 
 
-def _subset_notes(
-    folds: list[Fold],
-    labels: np.ndarray,
-    settings: BenchmarkSettings,
-    names: list[str],
-    batch_size: int,
-) -> list[str]:
-    """DataError for a fold and fraction with fewer windows than a batch; a line for each class
-    that the at-least-one-window rule keeps above its fraction."""
-    lines = []
-    for fold in folds:
-        per_class = np.bincount(labels[fold.train], minlength=len(names))  # (K,)
-        for fraction in settings.label_fractions:
-            chosen = label_subset(fold, labels, fraction, settings.seed)
-            if len(chosen) < batch_size:
-                raise DataError(
-                    f"fold {fold.index} at label fraction {fraction_key(fraction)} leaves "
-                    f"{plural(len(chosen), 'training window')}, fewer than one batch of "
-                    f"{batch_size}; "
-                    "lower --batch-size or leave that fraction out"
-                )
-            for k in np.flatnonzero((per_class > 0) & (fraction * per_class < 0.5)):
-                lines.append(
-                    f"fold {fold.index} at label fraction {fraction_key(fraction)}: class "
-                    f"`{names[k]}` has {plural(int(per_class[k]), 'training window')}; 1 is "
-                    "kept (at least one window per class), more than the fraction"
-                )
-    return lines
-
-
 def plan_benchmark(
     settings: BenchmarkSettings | None,
     *,
@@ -173,35 +141,52 @@ def plan_benchmark(
 
     A new benchmark takes ``settings``; ``resume`` (a benchmark run folder) takes the saved
     ones instead (``settings`` must then be None; ``device`` may still change)."""
-    from cwtmae_cli.train.config import FinetuneConfig, resolve_config
     from cwtmae_cli.train.finetune import resolve_pretrained
-    from cwtmae_cli.train.plan import check_devices
-    from cwtmae_cli.train.rundir import check_new_run_dir
-    from cwtmae_cli.workdir import find_store, new_run_dir, resolve_workdir
 
-    notes = []
+    notes: list[str] = []
     if resume is not None:
         run_dir, saved = _read_plan(Path(resume))
-        settings = BenchmarkSettings.from_dict(saved["settings"])
-        if device is not None:
-            settings = replace(settings, finetune={**settings.finetune, "device": device})
-        root = Path(saved["workdir"])
-        store = Path(saved["store"])
-        given = Path(saved["pretrained"])
+        settings, root, store, given = _saved_inputs(saved, device)
     else:
         assert settings is not None
-        root = resolve_workdir(workdir)
-        store = find_store(root, data)
-        if data is None:
-            notes.append(f"using store {store}")
+        root, store = _new_store(workdir, data, notes)
         given = pretrained
-    config_file = Path(settings.config_file) if settings.config_file else None
-    config = resolve_config(FinetuneConfig, dict(settings.finetune), config_file)
-    check_devices(config)
+    batch_size = _checked_batch_size(settings)
     labels, recording, subjects, names = _store_arrays(store)
     ckpt = resolve_pretrained(root, given)
     if given is None:
         notes.append(f"using pretrained checkpoint {ckpt}")
+    folds, warnings = _folds(labels, recording, subjects, names, settings, batch_size)
+    if resume is not None:
+        _check_same_folds(saved["folds"], folds, store, run_dir)
+    else:
+        run_dir = _new_run_dir(root, out)
+    return BenchmarkPlan(
+        run_dir=run_dir.resolve(),
+        workdir=root.resolve(),
+        store=store.resolve(),
+        pretrained=str(ckpt.resolve()),
+        settings=settings,
+        folds=tuple(folds),
+        labels=labels,
+        label_names=tuple(names),
+        batch_size=batch_size,
+        resumed=resume is not None,
+        warnings=tuple(warnings),
+        notes=tuple(notes),
+    )
+
+
+def _folds(
+    labels: np.ndarray,
+    recording: np.ndarray,
+    subjects: list[str],
+    names: list[str],
+    settings: BenchmarkSettings,
+    batch_size: int,
+) -> tuple[list[Fold], list[str]]:
+    """The subject-wise folds of the settings and the warnings about them and their label
+    subsets (DataError for a subset smaller than a batch)."""
     folds = build_folds(
         labels,
         recording,
@@ -212,32 +197,68 @@ def plan_benchmark(
         settings.seed,
     )
     warnings = fold_warnings(folds, labels, names)
-    warnings += _subset_notes(folds, labels, settings, names, config.batch_size)
-    if resume is not None:
-        saved_folds = [{k: f[k] for k in ("test_subjects", "val_subjects")} for f in saved["folds"]]
-        now = [{k: f.describe()[k] for k in ("test_subjects", "val_subjects")} for f in folds]
-        if saved_folds != now:
-            raise DataError(
-                f"the folds of store {store} differ from those {run_dir} was started with (was "
-                "the store prepared again?); start a new benchmark"
-            )
-    else:
-        run_dir = Path(out) if out else new_run_dir(root, "benchmark")
-        check_new_run_dir(run_dir)
-    return BenchmarkPlan(
-        run_dir=run_dir.resolve(),
-        workdir=root.resolve(),
-        store=store.resolve(),
-        pretrained=str(ckpt.resolve()),
-        settings=settings,
-        folds=tuple(folds),
-        labels=labels,
-        label_names=tuple(names),
-        batch_size=config.batch_size,
-        resumed=resume is not None,
-        warnings=tuple(warnings),
-        notes=tuple(notes),
+    warnings += subset_warnings(
+        folds, labels, settings.label_fractions, settings.seed, names, batch_size
     )
+    return folds, warnings
+
+
+def _new_run_dir(root: Path, out: Path | None) -> Path:
+    """The run folder of a new benchmark (``out``, else a new one in ``root``), checked free."""
+    from cwtmae_cli.train.rundir import check_new_run_dir
+    from cwtmae_cli.workdir import new_run_dir
+
+    run_dir = Path(out) if out else new_run_dir(root, "benchmark")
+    check_new_run_dir(run_dir)
+    return run_dir
+
+
+def _new_store(workdir: Path | None, data: Path | None, notes: list[str]) -> tuple[Path, Path]:
+    """The workdir and store of a new benchmark; the store named in ``notes`` when it is the
+    default."""
+    from cwtmae_cli.workdir import find_store, resolve_workdir
+
+    root = resolve_workdir(workdir)
+    store = find_store(root, data)
+    if data is None:
+        notes.append(f"using store {store}")
+    return root, store
+
+
+def _saved_inputs(
+    saved: dict[str, Any], device: str | None
+) -> tuple[BenchmarkSettings, Path, Path, Path]:
+    """The settings, workdir, store and pretraining checkpoint a benchmark was started with
+    (``device``, when given, in place of the saved one)."""
+    settings = BenchmarkSettings.from_dict(saved["settings"])
+    if device is not None:
+        settings = replace(settings, finetune={**settings.finetune, "device": device})
+    return settings, Path(saved["workdir"]), Path(saved["store"]), Path(saved["pretrained"])
+
+
+def _checked_batch_size(settings: BenchmarkSettings) -> int:
+    """The fine-tuning batch size of the cells, once their config resolves and its devices are
+    there."""
+    from cwtmae_cli.train.config import FinetuneConfig, resolve_config
+    from cwtmae_cli.train.plan import check_devices
+
+    config_file = Path(settings.config_file) if settings.config_file else None
+    config = resolve_config(FinetuneConfig, dict(settings.finetune), config_file)
+    check_devices(config)
+    return config.batch_size
+
+
+def _check_same_folds(
+    saved_folds: list[dict[str, Any]], folds: list[Fold], store: Path, run_dir: Path
+) -> None:
+    """DataError when the store's folds now are not those the benchmark was started with."""
+    was = [{k: f[k] for k in ("test_subjects", "val_subjects")} for f in saved_folds]
+    now = [{k: f.describe()[k] for k in ("test_subjects", "val_subjects")} for f in folds]
+    if was != now:
+        raise DataError(
+            f"the folds of store {store} differ from those {run_dir} was started with (was "
+            "the store prepared again?); start a new benchmark"
+        )
 
 
 def _read_plan(run_dir: Path) -> tuple[Path, dict[str, Any]]:

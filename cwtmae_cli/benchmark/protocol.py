@@ -183,6 +183,37 @@ def fold_warnings(folds: Sequence[Fold], labels: np.ndarray, label_names: Sequen
     return lines
 
 
+
+def subset_warnings(
+    folds: Sequence[Fold],
+    labels: np.ndarray,
+    fractions: Sequence[float],
+    seed: int,
+    label_names: Sequence[str],
+    batch_size: int,
+) -> list[str]:
+    """DataError for a fold and fraction with fewer windows than a batch; a line for each class
+    that the at-least-one-window rule keeps above its fraction."""
+    lines = []
+    for fold in folds:
+        per_class = np.bincount(labels[fold.train], minlength=len(label_names))  # (K,)
+        for fraction in fractions:
+            chosen = label_subset(fold, labels, fraction, seed)
+            if len(chosen) < batch_size:
+                raise DataError(
+                    f"fold {fold.index} at label fraction {fraction_key(fraction)} leaves "
+                    f"{plural(len(chosen), 'training window')}, fewer than one batch of "
+                    f"{batch_size}; "
+                    "lower --batch-size or leave that fraction out"
+                )
+            for k in np.flatnonzero((per_class > 0) & (fraction * per_class < 0.5)):
+                lines.append(
+                    f"fold {fold.index} at label fraction {fraction_key(fraction)}: class "
+                    f"`{label_names[k]}` has {plural(int(per_class[k]), 'training window')}; 1 "
+                    "is kept (at least one window per class), more than the fraction"
+                )
+    return lines
+
 __all__ = [
     "SETTINGS",
     "Fold",
@@ -192,5 +223,6 @@ __all__ = [
     "fraction_key",
     "label_subset",
     "parse_fractions",
+    "subset_warnings",
     "window_subjects",
 ]
