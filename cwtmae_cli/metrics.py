@@ -79,17 +79,24 @@ def summary_scores(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> di
 
 
 def per_class_scores(y_true: np.ndarray, y_pred: np.ndarray, label_names: Sequence[str]) -> list:
-    """One dict per class: label, precision, recall, f1, support (true windows of the class)."""
+    """One dict per class: label, precision, recall, f1, support (true windows of the class).
+
+    Precision of a class never predicted and recall of a class with no true window are 0 / 0:
+    ``None``, never a made-up 0. F1 keeps scikit-learn's 0 there, as macro-F1 averages it (and
+    ``classes_without_support`` says so).
+    """
     from sklearn.metrics import precision_recall_fscore_support
 
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=np.arange(len(label_names)), zero_division=0
+    labels = np.arange(len(label_names))
+    precision, recall, _, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=np.nan
     )
+    _, _, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     return [
         {
             "label": name,
-            "precision": float(precision[k]),
-            "recall": float(recall[k]),
+            "precision": _finite_or_none(precision[k]),
+            "recall": _finite_or_none(recall[k]),
             "f1": float(f1[k]),
             "support": int(support[k]),
         }

@@ -27,6 +27,7 @@ def test_hand_computed_example():
     assert m["summary"]["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
     assert m["confusion_matrix"]["counts"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
     assert m["confusion_matrix"]["normalized"][0] == pytest.approx([2 / 3, 1 / 3, 0])
+    assert m["per_class"][0]["precision"] == 1.0 and m["per_class"][2]["precision"] == 0.5
     n1 = m["per_class"][1]
     assert n1["label"] == "N1" and n1["support"] == 2
     assert n1["precision"] == pytest.approx(0.5) and n1["recall"] == pytest.approx(0.5)
@@ -40,6 +41,9 @@ def test_absent_class_keeps_its_row_and_counts_in_macro_f1():
     assert len(m["per_class"]) == 3 and m["per_class"][2]["support"] == 0
     assert m["confusion_matrix"]["counts"][2] == [0, 0, 0]
     assert m["confusion_matrix"]["normalized"][2] == [None, None, None]  # 0 / 0: undefined
+    # Never predicted and no true window: precision and recall are 0 / 0, not 0.
+    absent = m["per_class"][2]
+    assert (absent["precision"], absent["recall"], absent["f1"]) == (None, None, 0.0)
     assert m["confusion_matrix"]["normalized"][1] == [0.0, 1.0, 0.0]
     # Perfect on two classes, 0 on the third: macro over the model's three classes.
     assert m["summary"]["macro_f1"] == pytest.approx(2 / 3)
@@ -88,3 +92,10 @@ def test_per_recording_rows_in_order_of_appearance():
     assert [r["recording"] for r in rows] == ["c", "a"]
     assert rows[0]["accuracy"] == 1.0 and rows[0]["n_windows"] == 3
     assert rows[1]["accuracy"] == pytest.approx(1 / 3)
+
+
+def test_precision_of_a_class_never_predicted_is_undefined_not_zero():
+    m = classification_metrics(np.array([0, 0, 1, 2]), np.array([0, 0, 0, 2]), NAMES)
+    never = m["per_class"][1]  # one true window, never predicted
+    assert never["precision"] is None and never["recall"] == 0.0 and never["f1"] == 0.0
+    assert m["per_class"][0]["precision"] == pytest.approx(2 / 3)

@@ -139,13 +139,15 @@ def test_metrics_are_exactly_sklearns_in_tables_and_json(setup, tmp_path):
         assert doc["summary"][key] == value, key
     counts = confusion_matrix(y_true, y_pred, labels=labels)
     assert doc["confusion_matrix"]["counts"] == counts.tolist()
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
+    precision, recall, _, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=np.nan
     )
+    _, _, f1, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    undefined = [None if np.isnan(v) else v for v in (*precision, *recall)]
     for k, row in enumerate(doc["per_class"]):
         assert (row["precision"], row["recall"], row["f1"], row["support"]) == (
-            precision[k],
-            recall[k],
+            undefined[k],
+            undefined[len(labels) + k],
             f1[k],
             support[k],
         )
