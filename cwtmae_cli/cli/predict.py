@@ -106,7 +106,6 @@ def predict(
 ) -> None:
     """Classify each window of a recording or of a folder of them: one row per window, a summary."""
     from cwtmae_cli.errors import CwtmaeError
-    from cwtmae_cli.evaluate.prediction import predict_paths
     from cwtmae_cli.evaluate.prediction_paths import ensure_writable, find_recordings
     from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, write_summary
     from cwtmae_cli.workdir import resolve_workdir
@@ -117,8 +116,23 @@ def predict(
     recordings = find_recordings(path)
     predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s)
     note(f"writing predictions to {target}")
+    rows, failed = _predict_all(predictor, recordings, target, fmt, plot, path.is_dir())
+    if path.is_dir() and rows:
+        summary = write_summary(rows, predictor.label_names, target / SUMMARY_FILE)
+        note(f"wrote {summary} (one row per recording: the mean of its windows' probabilities)")
+    if failed:
+        raise CwtmaeError(failure_message(failed, len(recordings)))
+
+
+def _predict_all(
+    predictor: Any, recordings: list[Path], target: Path, fmt: str, plot: bool, keep_going: bool
+) -> tuple[list[list], list[str]]:
+    """Each recording predicted under a progress bar and reported; the summary.tsv rows of
+    those that worked (one per recording) and the names of those that failed."""
+    from cwtmae_cli.evaluate.prediction import predict_paths
+
     failed: list[str] = []
-    rows: list[list] = []  # summary.tsv: one row per recording of a folder
+    rows: list[list] = []
     position = {source: i for i, source in enumerate(recordings)}
     with progress_bar(
         "predicting", "recording {task.fields[name]}", unit="recordings", transient=True
@@ -131,7 +145,7 @@ def predict(
             bar.update(task, completed=position[source] + done / max(n, 1), name=source.name)
 
         for outcome in predict_paths(
-            predictor, recordings, target, fmt, plot, keep_going=path.is_dir(), progress=progress
+            predictor, recordings, target, fmt, plot, keep_going=keep_going, progress=progress
         ):
             bar.update(task, completed=position[outcome.source] + 1, name=outcome.source.name)
             if outcome.error is not None:
@@ -139,11 +153,7 @@ def predict(
                 failed.append(outcome.source.name)
             else:
                 rows.append(_report_recording(outcome, predictor, fmt))
-    if path.is_dir() and rows:
-        summary = write_summary(rows, predictor.label_names, target / SUMMARY_FILE)
-        note(f"wrote {summary} (one row per recording: the mean of its windows' probabilities)")
-    if failed:
-        raise CwtmaeError(failure_message(failed, len(recordings)))
+    return rows, failed
 
 
 def _check_options(fmt: str, stride_s: float | None, device: str) -> None:
