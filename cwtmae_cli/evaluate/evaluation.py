@@ -167,12 +167,10 @@ def evaluate_checkpoint(
     per_recording: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvaluationResult:
-    """Score the classifier in ``checkpoint`` (a checkpoint folder) on ``split`` of a store
-    (``all``: every window of it, whatever its split column says).
-
-    Only labelled windows (label >= 0) are scored. Raises CheckpointError for an MAE or broken
-    checkpoint, StoreError for a store that does not fit it, DataError for an empty split.
-    """
+    """Score the classifier in ``checkpoint`` (a checkpoint folder) on the labelled windows of
+    ``split`` of a store (``all``: every window, whatever its split column says). CheckpointError
+    for an MAE or broken checkpoint, StoreError for a store that does not fit, DataError for an
+    empty split."""
     from cwtmae_cli.evaluate.inference import predict_proba
     from cwtmae_cli.runtime.checkpoint import weights_sha256
     from cwtmae_cli.runtime.device import resolve_device
@@ -185,31 +183,38 @@ def evaluate_checkpoint(
 
     windows = lambda indices: dataset.get_batch(indices)[0]  # noqa: E731  x (B, L)
     probs = predict_proba(model, len(dataset), windows, batch_size, torch_device, progress)
+    where = {
+        "checkpoint": str(checkpoint.resolve()),
+        "store": str(store_path.resolve()),
+        "split": split,
+        "channel": channel,
+        "weights_sha256": weights_sha256(checkpoint),
+    }
+    return _result(probs, dataset, store, meta, per_recording, where)
+
+
+def _result(probs, dataset, store, meta: dict, per_recording: bool, where: dict):
+    """The metrics of ``probs`` (N, K) on ``dataset``'s windows; ``where`` names what was
+    scored (checkpoint, store, split, channel, weights hash)."""
     y_true = np.asarray(dataset.labels, dtype=np.int64)  # (N,)
     y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
     label_names = list(meta["label_names"])
     ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
     by_recording = labels_per_recording(store.recordings, dataset.recording)
     return EvaluationResult(
-        checkpoint=str(checkpoint.resolve()),
-        store=str(store_path.resolve()),
-        split=split,
-        channel=channel,
+        **where,
         label_names=label_names,
         metrics=classification_metrics(y_true, y_pred, label_names),
         n_recordings=int(len(np.unique(dataset.recording))),
         per_recording=(
             per_recording_metrics(y_true, y_pred, dataset.recording, ids, len(label_names))
-            if per_recording
-            else None
+            if per_recording else None
         ),
         recording_level=(
             _recording_level(store, probs, y_true, dataset.recording, label_names, ids)
-            if per_recording and by_recording
-            else None
+            if per_recording and by_recording else None
         ),
         labels_per_recording=by_recording,
-        weights_sha256=weights_sha256(checkpoint),
         checkpoint_channel=checkpoint_channel(meta),
         channel_mismatches=channel_mismatches(
             checkpoint_channel(meta), dataset.channel, store.recordings, dataset.recording

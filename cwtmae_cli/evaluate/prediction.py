@@ -239,30 +239,38 @@ def predict_paths(
             message = str(exc) if isinstance(exc, CwtmaeError) else f"{type(exc).__name__}: {exc}"
             yield PredictionOutcome(source, error=message)
             continue
-        sleep = is_sleep_model(table.label_names)
-        table_path, plot_path, sidecar = output_paths(out_dir, names[source], fmt, sleep)
-        provenance = prediction_provenance(
-            table,
-            predictor.checkpoint,
-            predictor.weights_sha256,
-            predictor.fs_hz,
-            predictor.n_samples,
-            table_file=table_path.name,
-            window_policy=predictor.policy.to_dict(),
-        )
-        write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
-        if sidecar is not None:
-            write_json(sidecar, provenance)
-        outcome = PredictionOutcome(source, table, table_path, sidecar=sidecar)
-        if plot:
-            from cwtmae_cli.evaluate.plots import plot_hypnogram
-            from cwtmae_cli.evaluate.reference import find_reference
+        yield _write_outputs(predictor, source, table, out_dir, names[source], fmt, plot)
 
-            try:  # the recording's own scoring, drawn behind the prediction
-                outcome.reference = find_reference(
-                    source, predictor.meta, predictor.channel, table.onset_s, table.window_s
-                )
-            except _READ_ERRORS as exc:  # a damaged annotation file costs the overlay only
-                outcome.reference_error = str(exc)
-            outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
-        yield outcome
+
+def _write_outputs(
+    predictor: Predictor, source: Path, table, out_dir: Path, name: str, fmt: str, plot: bool
+) -> PredictionOutcome:
+    """Write one recording's table, its provenance sidecar and (``plot``) its figure."""
+    table_path, plot_path, sidecar = output_paths(
+        out_dir, name, fmt, is_sleep_model(table.label_names)
+    )
+    provenance = prediction_provenance(
+        table,
+        predictor.checkpoint,
+        predictor.weights_sha256,
+        predictor.fs_hz,
+        predictor.n_samples,
+        table_file=table_path.name,
+        window_policy=predictor.policy.to_dict(),
+    )
+    write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
+    if sidecar is not None:
+        write_json(sidecar, provenance)
+    outcome = PredictionOutcome(source, table, table_path, sidecar=sidecar)
+    if plot:
+        from cwtmae_cli.evaluate.plots import plot_hypnogram
+        from cwtmae_cli.evaluate.reference import find_reference
+
+        try:  # the recording's own scoring, drawn behind the prediction
+            outcome.reference = find_reference(
+                source, predictor.meta, predictor.channel, table.onset_s, table.window_s
+            )
+        except _READ_ERRORS as exc:  # a damaged annotation file costs the overlay only
+            outcome.reference_error = str(exc)
+        outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
+    return outcome
