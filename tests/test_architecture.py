@@ -202,3 +202,33 @@ def test_the_rules_catch_what_they_forbid(tmp_path, files, expected):
         for module, targets in graph.items():
             parts[part_of(module)].update(part_of(t) for t in targets)
         assert cycles(graph) or cycles({k: v - {k} for k, v in parts.items()})
+
+
+# Typer commands whose length is their option list (one Annotated parameter per option).
+LONG_SIGNATURES = {"cwtmae_cli.cli.finetune.finetune", "cwtmae_cli.cli.benchmark.benchmark"}
+
+
+def size_problems(root: Path = PACKAGE, max_module: int = 300, max_function: int = 50) -> list:
+    problems = []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > max_module:
+            problems.append(f"{module_name(path, root)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            name = f"{module_name(path, root)}.{node.name}"
+            first = node.body[0].lineno if name in LONG_SIGNATURES else node.lineno
+            if node.end_lineno - first + 1 > max_function:
+                problems.append(f"{name}: {node.end_lineno - first + 1} lines")
+    return problems
+
+
+def test_modules_and_functions_stay_short():
+    assert size_problems() == []
+
+
+def test_the_size_rule_catches_a_long_function(tmp_path):
+    body = "".join(f"    x{i} = {i}\n" for i in range(50))
+    root = _tree(tmp_path, {"__init__.py": "", "m.py": f"def f():\n{body}"})
+    assert size_problems(root) == ["cwtmae_cli.m.f: 51 lines"]
