@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+
+class FourValueWindows:
+    """In-memory stand-in for a WindowDataset: ``n`` windows of 4 samples, 3 classes."""
+
+    in_memory = True
+
+    def __init__(self, n: int = 16) -> None:
+        self.x = torch.randn(n, 4)
+        self.labels = np.arange(n) % 3
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def get_batch(self, positions):
+        idx = torch.as_tensor(np.asarray(positions))
+        return self.x[idx], torch.as_tensor(self.labels)[idx]
 
 
 class LayeredNet(nn.Module):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from stand_ins import LayeredNet
+from stand_ins import FourValueWindows, LayeredNet
 from torch import nn
 
 from cwtmae_cli.errors import TrainingError
@@ -16,23 +16,6 @@ from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.engine import Engine
 from cwtmae_cli.train.job import TrainJob
 from cwtmae_cli.train.optim import param_groups
-
-
-class FourValueWindows:
-    """In-memory stand-in for a WindowDataset: ``n`` windows of 4 samples."""
-
-    in_memory = True
-
-    def __init__(self, n: int = 16) -> None:
-        self.x = torch.randn(n, 4)
-        self.labels = np.arange(n) % 3
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def get_batch(self, positions):
-        idx = torch.as_tensor(np.asarray(positions))
-        return self.x[idx], torch.as_tensor(self.labels)[idx]
 
 
 class ExplodingObjective(nn.Module):
