@@ -116,7 +116,8 @@ def classification_metrics(
 
     Returns:
         ``{"summary": {n_windows, accuracy, balanced_accuracy, macro_f1, cohen_kappa,
-        macro_f1_supported}, "classes_without_support": [label, ...],
+        macro_f1_supported, single_class_answer}, "classes_without_support": [label, ...],
+        "classes_never_predicted": [label, ...],
         "per_class": [{label, precision, recall, f1, support}, ...],
         "confusion_matrix": {"labels", "counts" (K×K ints),
         "normalized" (K×K floats; None across the row of a class without support)}}``.
@@ -135,9 +136,17 @@ def classification_metrics(
     per_class = per_class_scores(y_true, y_pred, label_names)
     supported = [row for row in per_class if row["support"] > 0]
     summary["macro_f1_supported"] = float(np.mean([row["f1"] for row in supported]))
+    answered = np.unique(y_pred)
+    # One answer for every window while the truth holds several classes: the model separates
+    # nothing, and its accuracy is only that class's share.
+    one_answer = len(answered) == 1 and len(np.unique(y_true)) > 1
+    summary["single_class_answer"] = str(label_names[int(answered[0])]) if one_answer else None
     return {
         "summary": summary,
         "classes_without_support": [row["label"] for row in per_class if not row["support"]],
+        "classes_never_predicted": [
+            name for k, name in enumerate(label_names) if k not in set(answered.tolist())
+        ],
         "per_class": per_class,
         "confusion_matrix": {
             "labels": list(label_names),

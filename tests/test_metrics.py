@@ -99,3 +99,13 @@ def test_precision_of_a_class_never_predicted_is_undefined_not_zero():
     never = m["per_class"][1]  # one true window, never predicted
     assert never["precision"] is None and never["recall"] == 0.0 and never["f1"] == 0.0
     assert m["per_class"][0]["precision"] == pytest.approx(2 / 3)
+
+
+def test_one_answer_for_every_window_is_named():
+    m = classification_metrics(np.array([0, 0, 0, 1]), np.array([0, 0, 0, 0]), NAMES)
+    assert m["summary"]["single_class_answer"] == "W"  # accuracy 0.75 is only W's share
+    assert m["classes_never_predicted"] == ["N1", "N2"]
+    mixed = classification_metrics(np.array([0, 1]), np.array([0, 1]), NAMES)
+    assert mixed["summary"]["single_class_answer"] is None
+    one_class_truth = classification_metrics(np.array([0, 0]), np.array([0, 0]), NAMES)
+    assert one_class_truth["summary"]["single_class_answer"] is None  # nothing to tell apart

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cwtmae_cli.cli.console import note, out
+from cwtmae_cli.cli.console import note, out, warn
 
 _METRIC_NAMES = (
     ("accuracy", "accuracy"),
@@ -43,6 +43,11 @@ class BenchmarkView:
                 f"{self._title(payload)}: test macro-F1 {test['macro_f1']:.4f}  "
                 f"accuracy {test['accuracy']:.4f}"
             )
+            if test.get("single_class_answer") is not None:
+                warn(
+                    f"{self._title(payload)}: every test window was predicted "
+                    f"{test['single_class_answer']}: this cell's model tells no class apart"
+                )
 
     def events(self, kind: str, payload: dict[str, Any]) -> None:
         if self.progress is not None:

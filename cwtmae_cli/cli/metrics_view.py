@@ -81,6 +81,12 @@ def _render_summary(metrics: dict[str, Any], title: str, where: str, unit: str) 
             highlight=False,
         )
         warn(f"{where} has no {which} {unit}: its macro-F1 is not comparable")
+    only = s.get("single_class_answer")
+    if only is not None:
+        warn(
+            f"every {unit} of {where} was predicted {only}: the model tells no class apart, "
+            f"its accuracy ({_fmt(s['accuracy'])}) is the share of {only} and kappa is 0 or n/a"
+        )
 
 
 def _per_class_table(rows: list[dict], title: str) -> Any:

@@ -166,3 +166,14 @@ def test_what_predict_writes_is_scored_against_the_sleep_edf_folder(shared_data,
     assert doc["recordings"][0]["offset_s"] == 0.0  # the two headers start at 16:13:00
     assert doc["summary"]["n_windows"] == 10
     assert doc["summary"]["accuracy"] == pytest.approx(labels.count("W") / 10)
+
+
+def test_one_answer_for_every_window_is_warned(shared_data, tmp_path):
+    hypnogram = shared_data / "sleep-edf" / "SC4001EC-Hypnogram.edf"
+    table = write_table(tmp_path / "SC4001E0-PSG_pred.tsv", ONSETS_S, ["N2"] * 24, SLEEP)
+    result = _invoke(["score", str(table), str(hypnogram)])
+    assert result.exit_code == 0, result.output
+    assert _row(result.stdout, "accuracy") == [f"{14 / 24:.4f}"]  # N2's share of TRUTH
+    assert "every window of the reference was predicted N2: the model tells no class apart" in (
+        result.stderr
+    )
