@@ -13,6 +13,7 @@ from results_fixtures import (
     save_classifier,
     save_mae,
     tiny_classifier,
+    write_wfdb_record,
 )
 from sklearn.metrics import (
     accuracy_score,
@@ -271,33 +272,14 @@ def test_unwritable_json_path_fails_before_the_work(setup, tmp_path):
     assert result.exit_code == 1 and f"cannot write {blocker / 'm.json'}" in result.stderr
 
 
-def _wfdb_record(folder, name: str, leads: list[str], seconds: int = 70, fs_hz: int = 100) -> None:
-    """A WFDB record of ``leads`` with one rhythm note `(N` at its start."""
-    import wfdb
-
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(len(name))
-    wfdb.wrsamp(
-        name,
-        fs=fs_hz,
-        units=["mV"] * len(leads),
-        sig_name=leads,
-        p_signal=rng.normal(0, 0.5, (seconds * fs_hz, len(leads))),
-        fmt=["16"] * len(leads),
-        adc_gain=[1000] * len(leads),
-        baseline=[0] * len(leads),
-        write_dir=str(folder),
-    )
-    wfdb.wrann(name, "atr", np.array([0]), symbol=["+"], aux_note=["(N"], write_dir=str(folder))
-
-
 def test_a_recording_read_from_another_lead_is_said(tmp_path):
     from cwtmae_cli.data.prepare import prepare_store
     from cwtmae_cli.data.recipes.load import load_recipe
     from cwtmae_cli.data.split import SPLIT_NAMES
     from cwtmae_cli.data.store.schema import open_store
 
-    _wfdb_record(tmp_path / "src", "r102", ["V5", "V2"])  # no MLII: mitdb-af reads V5
+    # no MLII: mitdb-af reads V5
+    write_wfdb_record(tmp_path / "src", "r102", ["V5", "V2"], 70, seed=len("r102"), rhythm="(N")
     store = tmp_path / "s.zarr"
     prepare_store(load_recipe("mitdb-af"), tmp_path / "src", store)
     split = SPLIT_NAMES[open_store(store).recordings[0]["split"]]

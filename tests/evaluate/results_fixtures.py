@@ -101,3 +101,37 @@ def finished_finetune_run(
     run.set_latest(best)
     run.mark_finished({"steps": 1})
     return best
+
+
+def write_wfdb_record(
+    folder: Path,
+    name: str,
+    leads: list[str],
+    seconds: int,
+    fs_hz: int = 100,
+    seed: int = 0,
+    rhythm: str | None = None,
+) -> Path:
+    """A WFDB record of noise (mV, format 16) with ``leads``; with ``rhythm`` one rhythm note
+    (e.g. ``(N``) at its start in ``<name>.atr``. Returns the record path (no extension)."""
+    import wfdb
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    wfdb.wrsamp(
+        name,
+        fs=fs_hz,
+        units=["mV"] * len(leads),
+        sig_name=leads,
+        p_signal=rng.normal(0, 0.5, (seconds * fs_hz, len(leads))),
+        fmt=["16"] * len(leads),
+        adc_gain=[1000] * len(leads),
+        baseline=[0] * len(leads),
+        write_dir=str(folder),
+    )
+    if rhythm is not None:
+        wfdb.wrann(
+            name, "atr", np.array([0]), symbol=["+"], aux_note=[rhythm], write_dir=str(folder)
+        )
+    return folder / name

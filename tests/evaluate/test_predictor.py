@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from results_fixtures import SLEEP_LABELS, save_classifier, save_mae, tiny_classifier
+from results_fixtures import (
+    SLEEP_LABELS,
+    save_classifier,
+    save_mae,
+    tiny_classifier,
+    write_wfdb_record,
+)
 
 from cwtmae_cli.demo.edf_writer import write_edf
 from cwtmae_cli.errors import CheckpointError, DataError
@@ -117,24 +123,6 @@ def test_probabilities_stay_with_their_windows_after_a_bad_one(sleep_ckpt, tmp_p
     assert min(gaps) > 1e-4  # the windows are told apart, so a shift would show
 
 
-def _wfdb(folder, name: str, leads: list[str], seconds: int = 65, fs_hz: int = 100):
-    import wfdb
-
-    rng = np.random.default_rng(0)
-    wfdb.wrsamp(
-        name,
-        fs=fs_hz,
-        units=["mV"] * len(leads),
-        sig_name=leads,
-        p_signal=rng.normal(0, 0.5, (seconds * fs_hz, len(leads))),
-        fmt=["16"] * len(leads),
-        adc_gain=[1000] * len(leads),
-        baseline=[0] * len(leads),
-        write_dir=str(folder),
-    )
-    return folder / name
-
-
 def test_mitdb_114_is_read_from_mlii_though_v5_comes_first(tmp_path, shared_data):
     from cwtmae_cli.data.readers.dispatch import read_recording
     from cwtmae_cli.data.resample import resample
@@ -153,11 +141,11 @@ def test_a_checkpoint_slot_with_alternatives_resolves_them_on_a_new_file(tmp_pat
         tmp_path / "ecg", tiny_classifier(2), ["non-AF", "AF"], channel="V1|V2|V4|V5"
     )
     predictor = Predictor(ckpt, device="cpu")
-    table = predictor.predict_file(_wfdb(tmp_path, "two", ["MLII", "V4", "V2"]))
+    table = predictor.predict_file(write_wfdb_record(tmp_path, "two", ["MLII", "V4", "V2"], 65))
     channel = table.input.channel_in_file
     assert channel == "V2" and not predictor.channel_differs(channel)
     assert predictor.channel_differs("MLII")
-    _wfdb(tmp_path, "one", ["MLII"])
+    write_wfdb_record(tmp_path, "one", ["MLII"], 65)
     with pytest.raises(DataError) as info:
         predictor.predict_file(tmp_path / "one")
     assert str(info.value) == "no channel `V1|V2|V4|V5` in WFDB record one; it has: MLII"
