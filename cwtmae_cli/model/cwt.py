@@ -160,8 +160,11 @@ def normalize_scalogram(imgs: torch.Tensor, inplace: bool = False) -> torch.Tens
 
 
 def standardize_windows(x: torch.Tensor) -> torch.Tensor:
-    """Per-window z-score in float32: ``(B, L)`` (or ``(B, 1, L)``) to ``(B, L)``; std >= 1e-5."""
-    if x.dim() == 3:
+    """Per-window z-score in float32: ``(B, L)`` (or ``(B, 1, L)``) to ``(B, L)``; std >= 1e-5.
+
+    ``(B, C, L)`` with ``C > 1`` stays ``(B, C, L)``, each channel z-scored on its own.
+    """
+    if x.dim() == 3 and x.shape[1] == 1:
         x = x[:, 0]  # (B, L)
     std, mean = torch.std_mean(x.float(), dim=-1, keepdim=True, correction=0)  # (B, 1) each
     return (x.float() - mean) / std.clamp_min(STD_FLOOR)

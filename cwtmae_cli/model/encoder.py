@@ -4,6 +4,11 @@ Window ``(B, L)`` -> Ricker scalogram of ``[x, d1, d2]`` z-scored per sample and
 ``(B, 3, S, L)`` -> patch tokens ``(B, N, D)`` + absolute position embedding -> (optionally a subset
 of kept tokens) -> ``[CLS] + tokens`` -> pre-LN blocks with RoPE on q, k and tensorized MLPs ->
 LayerNorm.
+
+With ``in_channels = C > 1`` a window is ``(B, C, L)``: each channel gets its own three views,
+z-scored on their own, and the ``3 C`` scalogram planes (channel-major: ``c0 x, c0 d1, c0 d2, c1 x,
+...``) are the image channels of the patch embedding, so the token grid and everything after it
+are those of one channel (``docs/model.md``).
 """
 
 from __future__ import annotations
@@ -48,12 +53,14 @@ class CWTEncoder(nn.Module):
     def __init__(self, signal_len: int = 3000, cwt_scales: int = 64, patch_size_time: int = 50,
                  patch_size_freq: int = 4, embed_dim: int = 768, depth: int = 12,
                  num_heads: int = 12, mlp_rank_ratio: float = 0.5, rope: str = "axial",
-                 rope_theta: float = 10000.0) -> None:
+                 rope_theta: float = 10000.0, in_channels: int = 1) -> None:
         super().__init__()
         check_geometry(signal_len, cwt_scales, patch_size_time, patch_size_freq, embed_dim,
                        num_heads, rope)
-        if not isinstance(depth, int) or depth < 1:
-            raise ConfigError(f"depth must be a positive integer, got {depth!r}")
+        for name, value in (("depth", depth), ("in_channels", in_channels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        self.in_channels = in_channels
         self.signal_len = signal_len
         self.cwt_scales = cwt_scales
         self.grid_h = cwt_scales // patch_size_freq
@@ -61,7 +68,8 @@ class CWTEncoder(nn.Module):
         self.num_patches = self.grid_h * self.grid_w
         self.embed_dim = embed_dim
         self.depth = depth
-        self.patch_embed = PatchEmbed((patch_size_freq, patch_size_time), embed_dim)
+        self.patch_embed = PatchEmbed((patch_size_freq, patch_size_time), embed_dim,
+                                      in_chans=3 * in_channels)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.num_patches, embed_dim))
         self.rope = RotaryEmbedding(embed_dim // num_heads, rope, rope_theta)
@@ -73,18 +81,22 @@ class CWTEncoder(nn.Module):
         self.register_buffer("grid_size", torch.tensor([self.grid_h, self.grid_w]))
 
     def images(self, x: torch.Tensor) -> torch.Tensor:
-        """Windows ``(B, L)`` or ``(B, 1, L)`` to the normalised scalogram ``(B, 3, S, L)``."""
-        if x.dim() == 3:
-            x = x[:, 0]  # (B, L)
-        if x.dim() != 2 or x.shape[-1] != self.signal_len:
-            raise ConfigError(f"input windows must be (B, {self.signal_len}) or "
-                              f"(B, 1, {self.signal_len}), got {tuple(x.shape)}")
-        coeffs = cwt_wrap(x, self.cwt_scales)  # (B, 3, S, L), a fresh tensor of our own
+        """Windows ``(B, L)`` or ``(B, C, L)`` to the normalised scalogram ``(B, 3 C, S, L)``."""
+        C, shape = self.in_channels, tuple(x.shape)
+        fits = (x.dim() == 3 and shape[1] == C) or (x.dim() == 2 and C == 1)
+        if not fits or shape[-1] != self.signal_len:
+            raise ConfigError(f"input windows must be (B, {C}, {self.signal_len})"
+                              f"{f' or (B, {self.signal_len})' if C == 1 else ''}, got {shape}")
+        x = x.reshape(-1, self.signal_len)  # (B C, L): each window's channels in a row
+        coeffs = cwt_wrap(x, self.cwt_scales)  # (B C, 3, S, L), a fresh tensor of our own
         own_buffer = coeffs.is_contiguous() and not coeffs.requires_grad
-        return normalize_scalogram(coeffs, inplace=own_buffer)
+        imgs = normalize_scalogram(coeffs, inplace=own_buffer)
+        if C == 1:
+            return imgs  # (B, 3, S, L)
+        return imgs.reshape(-1, 3 * C, *imgs.shape[-2:])  # (B, 3 C, S, L), a view
 
     def embed(self, imgs: torch.Tensor) -> torch.Tensor:
-        """Scalogram ``(B, 3, S, L)`` to patch tokens with position embedding ``(B, N, D)``."""
+        """Scalogram ``(B, 3 C, S, L)`` to patch tokens with position embedding ``(B, N, D)``."""
         return self.patch_embed(imgs) + self.pos_embed[:, 1:]
 
     def forward(self, tokens: torch.Tensor, ids_keep: torch.Tensor | None = None) -> torch.Tensor:

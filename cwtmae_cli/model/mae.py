@@ -1,4 +1,7 @@
-"""``CWT_MAE_RoPE``: masked-autoencoder pretraining on Ricker scalograms of single-channel windows.
+"""``CWT_MAE_RoPE``: masked-autoencoder pretraining on Ricker scalograms of windows.
+
+With ``in_channels = C > 1`` the windows are ``(B, C, L)``: every patch's target holds the
+``3 C`` planes of all channels and the time head reconstructs each channel, so the loss covers all.
 
 ``forward`` = scalogram -> ``random_masking`` (or time-column masking) -> ``forward_encoder`` ->
 ``forward_decoder`` -> ``forward_loss_spec`` + ``time_loss_weight * forward_loss_time``.
@@ -35,7 +38,7 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
                  decoder_num_heads: int = 16, mask_ratio: float = 0.75,
                  mlp_rank_ratio: float = 0.5, time_loss_weight: float = 1.0,
                  mask_mode: str = "random", rope: str = "axial", rope_theta: float = 10000.0,
-                 decoder_mlp_ratio: float = 4.0) -> None:
+                 decoder_mlp_ratio: float = 4.0, in_channels: int = 1) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
             k: v for k, v in locals().items() if k not in ("self", "__class__")
@@ -50,7 +53,8 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
                               f"decoder_num_heads ({decoder_num_heads})")
         check_rope_head_dim(decoder_embed_dim // decoder_num_heads, rope, "decoder")
         self.encoder = CWTEncoder(signal_len, cwt_scales, patch_size_time, patch_size_freq,
-                                  embed_dim, depth, num_heads, mlp_rank_ratio, rope, rope_theta)
+                                  embed_dim, depth, num_heads, mlp_rank_ratio, rope, rope_theta,
+                                  in_channels)
         self.mask_ratio = float(mask_ratio)
         self.mask_mode = mask_mode
         self.time_loss_weight = float(time_loss_weight)
@@ -68,10 +72,11 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
             for _ in range(decoder_depth)
         )
         self.decoder_norm = nn.LayerNorm(decoder_embed_dim)
-        self.decoder_pred_spec = nn.Linear(decoder_embed_dim, 3 * patch_size_freq * patch_size_time)
+        self.decoder_pred_spec = nn.Linear(decoder_embed_dim,
+                                           3 * in_channels * patch_size_freq * patch_size_time)
         # one token per time column: a conv spanning all grid_h frequency rows
         self.time_reducer = nn.Conv2d(decoder_embed_dim, decoder_embed_dim, (grid_h, 1))
-        self.decoder_pred_time = nn.Linear(decoder_embed_dim, patch_size_time)
+        self.decoder_pred_time = nn.Linear(decoder_embed_dim, in_channels * patch_size_time)
 
         self.apply(init_weights)
         self.encoder.init_tokens()
@@ -118,7 +123,7 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
             latent: ``(B, 1 + K, D)`` from ``forward_encoder``.
             ids_restore: ``(B, N)``.
         Returns:
-            pred_spec ``(B, N, 3 * pf * pt)``, pred_time ``(B, L)``.
+            pred_spec ``(B, N, 3 C pf pt)``, pred_time ``(B, L)`` (``(B, C, L)`` for C > 1).
         """
         x = self.decoder_embed(latent)  # (B, 1 + K, Dd)
         B, n_kept, Dd = x.shape[0], x.shape[1] - 1, x.shape[2]
@@ -136,8 +141,11 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
         grid = x.transpose(1, 2).reshape(B, Dd, grid_h, grid_w)  # (B, Dd, gh, gw)
         columns = F.gelu(self.time_reducer(grid))  # (B, Dd, 1, gw)
         columns = columns.flatten(2).transpose(1, 2)  # (B, gw, Dd)
-        pred_time = self.decoder_pred_time(columns).reshape(B, -1)  # (B, gw * pt) = (B, L)
-        return pred_spec, pred_time
+        pred_time = self.decoder_pred_time(columns)  # (B, gw, C pt)
+        if self.encoder.in_channels == 1:
+            return pred_spec, pred_time.reshape(B, -1)  # (B, gw * pt) = (B, L)
+        pred_time = pred_time.reshape(B, grid_w, self.encoder.in_channels, -1).transpose(1, 2)
+        return pred_spec, pred_time.reshape(B, self.encoder.in_channels, -1)  # (B, C, L)
 
     def forward_loss_spec(self, imgs: torch.Tensor, pred_spec: torch.Tensor,
                           mask: torch.Tensor) -> torch.Tensor:
@@ -151,7 +159,8 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
         return (per_patch * mask).sum() / mask.sum().clamp_min(1.0)
 
     def forward_loss_time(self, x: torch.Tensor, pred_time: torch.Tensor) -> torch.Tensor:
-        """MSE over all ``L`` samples between ``pred_time (B, L)`` and the z-scored input."""
+        """MSE over all samples between ``pred_time`` (``(B, L)`` or ``(B, C, L)``) and the input
+        z-scored per window and channel."""
         return F.mse_loss(pred_time.float(), standardize_windows(x))
 
     def forward_with_parts(self, x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -2,7 +2,8 @@
 
 A source is a checkpoint folder holding ``model.safetensors``, a ``.safetensors`` file, or a
 state dict (an MAE's, a classifier's, or an encoder's own keys). Every encoder key must be present
-and, after ``pos_embed`` is resized to the new patch grid, shaped right; anything else raises
+and, after ``pos_embed`` is resized to the new patch grid (and a single-channel patch kernel
+widened to the model's channels, :func:`widen_patch_kernel`), shaped right; anything else raises
 CheckpointError naming the keys. Nothing is ever loaded partially.
 """
 
@@ -18,6 +19,7 @@ from cwtmae_cli.errors import CheckpointError
 
 ENCODER_PREFIX = "encoder."
 GRID_KEY = "grid_size"
+PATCH_KERNEL = "patch_embed.proj.weight"  # (D, 3 C, pf, pt): C channels' three views
 WEIGHTS_FILE = "model.safetensors"  # a checkpoint folder's weights (runtime.checkpoint writes it)
 
 
@@ -99,6 +101,32 @@ def _source_grid(state: dict[str, torch.Tensor], dst_grid: tuple[int, int]) -> t
                           f"(no {GRID_KEY} entry); expected a multiple of {dst_grid[0]} rows")
 
 
+def widen_patch_kernel(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """A single-channel patch kernel ``(D, 3, pf, pt)`` for ``in_channels`` channels:
+    ``(D, 3 C, pf, pt)``, the kernel repeated per channel and scaled by ``1 / C``.
+
+    On ``C`` identical channels the widened convolution gives exactly the single-channel output
+    (up to float round-off), so a pretrained encoder starts where it was; each channel then
+    contributes an equal share that fine-tuning can move apart.
+    """
+    return weight.repeat(1, in_channels, 1, 1) / in_channels
+
+
+def _fit_patch_kernel(enc: dict[str, torch.Tensor], expected: dict[str, torch.Tensor],
+                      origin: str) -> None:
+    """Widen a single-channel ``patch_embed.proj.weight`` in place to the expected channels;
+    CheckpointError for a multi-channel kernel whose channel count differs."""
+    got, want = enc[PATCH_KERNEL].shape, expected[PATCH_KERNEL].shape
+    if got == want or len(got) != 4 or got[0] != want[0] or got[2:] != want[2:]:
+        return  # the same, or a mismatch of embed_dim / patch size that the shape check names
+    if got[1] == 3 and want[1] % 3 == 0:
+        enc[PATCH_KERNEL] = widen_patch_kernel(enc[PATCH_KERNEL], want[1] // 3)
+        return
+    raise CheckpointError(f"{origin} read {got[1] // 3} channels per window but this model reads "
+                          f"{want[1] // 3}; give a single-channel encoder or one with "
+                          f"{want[1] // 3} channels")
+
+
 def _names(keys: list[str], limit: int = 6) -> str:
     shown = ", ".join(ENCODER_PREFIX + k for k in keys[:limit])
     return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
@@ -128,6 +156,7 @@ def adapt_encoder_state(state: dict[str, torch.Tensor], expected: dict[str, torc
                                   f"tokens but its grid {src_grid} needs "
                                   f"{1 + src_grid[0] * src_grid[1]}")
         enc["pos_embed"] = interpolate_pos_embed(enc["pos_embed"], src_grid, dst_grid)
+    _fit_patch_kernel(enc, expected, origin)
     wrong = [f"{ENCODER_PREFIX}{k} {tuple(enc[k].shape)} (expected {tuple(v.shape)})"
              for k, v in expected.items() if k != GRID_KEY and enc[k].shape != v.shape]
     if wrong:
