@@ -111,7 +111,7 @@ def plan_run(
         check_devices(plan.config)
         if not plan.store.exists():
             raise UsageError(f"the resumed run's store {plan.store} no longer exists")
-        return plan
+        return _note_tensorboard(plan)
     config = resolve_config(cls, flags, config_file)
     check_devices(config)  # usage errors first, before any store is looked for
     workdir = resolve_workdir(Path(config.workdir) if config.workdir else None)
@@ -125,4 +125,15 @@ def plan_run(
     config = config.replace(
         data=str(store.resolve()), out=str(run_dir.resolve()), workdir=str(workdir.resolve())
     )
-    return RunPlan(config=config, run_dir=str(run_dir.resolve()), notes=tuple(notes))
+    plan = RunPlan(config=config, run_dir=str(run_dir.resolve()), notes=tuple(notes))
+    return _note_tensorboard(plan)
+
+
+def _note_tensorboard(plan: RunPlan) -> RunPlan:
+    """The plan with one more note when the run will write no TensorBoard event files."""
+    from dataclasses import replace
+
+    from cwtmae_cli.train.tensorboard import tensorboard_missing
+
+    missing = tensorboard_missing()
+    return plan if missing is None else replace(plan, notes=(*plan.notes, missing))

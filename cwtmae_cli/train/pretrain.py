@@ -115,12 +115,17 @@ def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
 
 
 def finish_pretrain(job: TrainJob, run: RunDir) -> dict[str, Any]:
-    """Write the reconstruction figure of the first training window."""
-    from cwtmae_cli.train.figure import write_reconstruction_figure
+    """Write the reconstruction figure of the first training window (and give it to
+    TensorBoard when the run writes event files)."""
+    from cwtmae_cli.train.figure import reconstruction_figure
 
     device = next(job.model.parameters()).device
     x, _ = standardized_batch(job, [0], device)
-    path = write_reconstruction_figure(job.model, x, job.train_set.fs_hz, run.path / FIGURE_FILE)
+    figure = reconstruction_figure(job.model, x, job.train_set.fs_hz)
+    path = run.path / FIGURE_FILE
+    figure.savefig(path, dpi=90)
+    if run.tensorboard is not None:
+        run.tensorboard.figure("reconstruction", figure)
     return {"figure": str(path)}
 
 

@@ -5,6 +5,7 @@
     runs/<command>-<UTC stamp>/
         config.json              resolved run configuration (no `auto`, no null)
         metrics.jsonl            one JSON object per logged step / validation
+        events.out.tfevents.*    the same figures for TensorBoard (when it is installed)
         checkpoints/step-0000100/  model.safetensors, meta.json, train_state.pt
         checkpoints/best/        fine-tuning: best validation macro-F1
         latest                   relative path of the newest checkpoint (replaced atomically)
@@ -56,6 +57,8 @@ class RunDir:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        # train.tensorboard.TensorBoardLog once the run opens one: every metrics line goes there
+        self.tensorboard: Any = None
 
     @classmethod
     def create(cls, path: Path, config: dict[str, Any]) -> RunDir:
@@ -86,6 +89,8 @@ class RunDir:
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.path / METRICS_FILE, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(record) + "\n")
+        if self.tensorboard is not None:
+            self.tensorboard.record(record)
 
     def read_metrics(self) -> list[dict[str, Any]]:
         path = self.path / METRICS_FILE

@@ -14,6 +14,7 @@ from cwtmae_cli.train.job import Events, TrainJob
 from cwtmae_cli.train.plan import RunPlan
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.seeding import seed_everything
+from cwtmae_cli.train.tensorboard import TensorBoardLog
 
 BuildJob = Callable[[RunPlan, DistContext], TrainJob]
 Finish = Callable[[TrainJob, RunDir], dict[str, Any]]
@@ -66,14 +67,28 @@ def run_worker(
             run.recover_interrupted_saves()
     else:
         seed_everything(train_seed(config.seed, ctx.rank))
-    summary = engine.fit()
-    summary["run_dir"] = plan.run_dir
     if run is not None:
-        summary["checkpoint"] = str(run.step_dir(engine.step))
-        if run.best_dir.is_dir():
-            summary["best_checkpoint"] = str(run.best_dir)
-        if finish is not None:
-            summary.update(finish(job, run))
-        run.mark_finished(summary)
+        purge = engine.step + 1 if plan.resume_ckpt is not None else None
+        run.tensorboard = TensorBoardLog.open(run.path, purge_step=purge)
+    try:
+        summary = engine.fit()
+        summary["run_dir"] = plan.run_dir
+        if run is not None:
+            _finish_run(run, engine, job, summary, finish)
+    finally:
+        if run is not None and run.tensorboard is not None:
+            run.tensorboard.close()
     ctx.barrier()  # nobody leaves (and tears the group down) before rank 0 has finished
     return summary
+
+
+def _finish_run(
+    run: RunDir, engine: Engine, job: TrainJob, summary: dict[str, Any], finish: Finish | None
+) -> None:
+    """Rank 0 at the end: the checkpoints in the summary, the job's own finish, FINISHED."""
+    summary["checkpoint"] = str(run.step_dir(engine.step))
+    if run.best_dir.is_dir():
+        summary["best_checkpoint"] = str(run.best_dir)
+    if finish is not None:
+        summary.update(finish(job, run))
+    run.mark_finished(summary)

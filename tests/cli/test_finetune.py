@@ -260,3 +260,20 @@ def test_a_class_missing_from_validation_is_warned_before_training(tmp_path, mon
         " ".join(result.stderr.split())
     )
     assert "the train split has no" not in result.stderr
+
+
+@pytest.mark.slow
+def test_tensorboard_gets_the_validation_metrics(finetune_run) -> None:
+    from cwtmae_cli.train.rundir import RunDir
+
+    run, _, _ = finetune_run
+    accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator"
+    ).EventAccumulator(str(run), size_guidance={"scalars": 0})
+    accumulator.Reload()
+    val = [r for r in RunDir(run).read_metrics() if r["kind"] == "val"]
+    assert [r["step"] for r in val] == [10, 20, 30]
+    for key in ("macro_f1", "accuracy"):
+        seen = [(e.step, e.value) for e in accumulator.Scalars(f"val/{key}")]
+        assert seen == [(r["step"], pytest.approx(r[key], rel=1e-6)) for r in val], key
+    assert [e.step for e in accumulator.Scalars("train/lr")][-1] == 30

@@ -13,6 +13,7 @@ from cwtmae_cli.cli.app import app
 from cwtmae_cli.runtime.checkpoint import describe_checkpoint, read_meta
 from cwtmae_cli.runtime.loading import load_mae
 from cwtmae_cli.train.rundir import RunDir
+from cwtmae_cli.train.tensorboard import tensorboard_missing
 
 runner = CliRunner()
 TINY = ["--model", "tiny", "--batch-size", "8", "--device", "cpu"]
@@ -62,7 +63,9 @@ def test_defaults_are_announced_and_the_run_folder_is_complete(pretrain_run) -> 
         assert part in lines[-1]
     assert "━" not in result.stderr and "\r" not in result.stderr
     assert "run folder" in result.stdout and "reconstruction.png" in result.stdout
-    assert {p.name for p in run.iterdir()} == {
+    events = sorted(p.name for p in run.glob("events.out.tfevents.*"))
+    assert len(events) == (0 if tensorboard_missing() else 1), events
+    assert {p.name for p in run.iterdir()} - set(events) == {
         "config.json",
         "metrics.jsonl",
         "checkpoints",
@@ -147,3 +150,40 @@ def test_no_store_in_the_working_folder(tmp_path) -> None:
     assert result.exit_code == 1
     assert "run `cwtmae prepare RECIPE` first" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def _event_accumulator(run: Path):
+    accumulator = pytest.importorskip(
+        "tensorboard.backend.event_processing.event_accumulator"
+    ).EventAccumulator(str(run), size_guidance={"scalars": 0, "images": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+@pytest.mark.slow
+def test_tensorboard_gets_the_logged_losses_and_the_reconstruction(pretrain_run) -> None:
+    run, _ = pretrain_run
+    events = _event_accumulator(run)
+    logged = [r for r in RunDir(run).read_metrics() if r["kind"] == "train"]
+    for key in ("loss", "lr", "grad_norm"):
+        seen = [(e.step, e.value) for e in events.Scalars(f"train/{key}")]
+        assert seen == [(r["step"], pytest.approx(r[key], rel=1e-6)) for r in logged], key
+    images = events.Images("reconstruction")
+    assert [i.step for i in images] == [12]
+    assert images[0].width > 500 and images[0].height > 500  # the 4-panel figure, not a blank
+
+
+@pytest.mark.slow
+def test_a_run_without_tensorboard_says_so_in_one_line_and_finishes(
+    workdir, tmp_path, monkeypatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    out = tmp_path / "run"
+    args = ["pretrain", *TINY, "--steps", "2", "--out", str(out), "--workdir", str(workdir)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stderr.splitlines() if "tensorboard is" in line]
+    assert len(said) == 1 and "writes no TensorBoard event files" in said[0]
+    assert (out / "FINISHED").is_file() and not list(out.glob("events.out.tfevents.*"))
