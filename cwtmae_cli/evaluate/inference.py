@@ -70,3 +70,61 @@ def array_batches(windows: np.ndarray) -> BatchFn:
         return torch.from_numpy(np.ascontiguousarray(windows[indices], dtype=np.float32))
 
     return get_batch
+
+
+def predict_proba_context(
+    model: torch.nn.Module,
+    neighbours: np.ndarray,
+    get_batch: BatchFn,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """Softmax probabilities of a context model (``ContextClassifier``), chunk by chunk.
+
+    A chunk is ``batch_size`` consecutive rows of ``neighbours``; the windows they name (the
+    chunk and its ``K // 2`` neighbours on each side, when windows are in time order) go through
+    the encoder once, so memory is bounded by the chunk whatever the recording's length.
+
+    Args:
+        neighbours: (N, K) int64 positions for ``get_batch`` (see
+            :func:`cwtmae_cli.data.context.neighbour_table`), -1 where a neighbour is missing.
+        get_batch: ``get_batch(indices (M,) int64) -> (M, L)`` float32 raw windows.
+
+    Returns:
+        (N, num_classes) float32 probabilities, one row per row of ``neighbours``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    n_windows, chunks = len(neighbours), []
+    try:
+        with torch.inference_mode():
+            for start in range(0, n_windows, batch_size):
+                rows = neighbours[start : start + batch_size]  # (B, K)
+                chunks.append(_context_chunk(model, rows, get_batch, device))
+                if progress is not None:
+                    progress(min(start + batch_size, n_windows), n_windows)
+    finally:
+        model.train(was_training)
+    if not chunks:
+        return np.zeros((0, int(model.config["num_classes"])), dtype=np.float32)
+    return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
+
+
+def _context_chunk(model, rows: np.ndarray, get_batch: BatchFn, device) -> np.ndarray:
+    """Probabilities (B, num_classes) of one chunk of neighbourhoods ``rows`` (B, K)."""
+    present = rows >= 0  # (B, K)
+    needed, local = np.unique(rows[present], return_inverse=True)  # (M,), (P,)
+    x = torch.as_tensor(get_batch(needed), dtype=torch.float32)  # (M, L)
+    tokens = model.forward_features(standardize_windows(x.to(device)))  # (M, N, D)
+    where = np.zeros(rows.shape, dtype=np.int64)  # (B, K) row of each window in ``tokens``
+    where[present] = local.reshape(-1)
+    where_t = torch.from_numpy(where).to(device)
+    embeddings = tokens.mean(dim=1)[where_t]  # (B, K, D)
+    centre = tokens[where_t[:, rows.shape[1] // 2]]  # (B, N, D)
+    present_t = torch.from_numpy(present).to(device)
+    logits = model.forward_context(centre, embeddings, present_t).float()  # (B, num_classes)
+    return torch.softmax(logits, dim=-1).cpu().numpy()
