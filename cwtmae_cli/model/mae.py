@@ -129,9 +129,11 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
         B, n_kept, Dd = x.shape[0], x.shape[1] - 1, x.shape[2]
         n_patches = ids_restore.shape[1]
         masked = self.mask_token.expand(B, n_patches - n_kept, -1)  # (B, N - K, Dd)
-        patches = torch.cat([x[:, 1:], masked], dim=1)  # (B, N, Dd) in shuffled order
-        patches = torch.gather(patches, 1, ids_restore[..., None].expand(-1, -1, Dd))  # unshuffle
-        x = torch.cat([x[:, :1], patches], dim=1) + self.decoder_pos_embed  # (B, 1 + N, Dd)
+        shuffled = torch.cat([x, masked], dim=1)  # (B, 1 + N, Dd): CLS, kept, mask tokens
+        # one gather unshuffles the patches and keeps CLS first (index 0 -> 0, patch n -> 1 + r)
+        order = F.pad(ids_restore + 1, (1, 0))  # (B, 1 + N)
+        x = torch.gather(shuffled, 1, order[..., None].expand(-1, -1, Dd))  # (B, 1 + N, Dd)
+        x = x + self.decoder_pos_embed
         grid_h, grid_w = self.encoder.grid_h, self.encoder.grid_w
         rope = self.decoder_rope.tables(grid_h, grid_w, x.device)  # (1 + N, hd) each
         for block in self.decoder_blocks:
@@ -154,8 +156,15 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
         ``imgs (B, 3, S, L)``, ``pred_spec (B, N, 3 pf pt)``, ``mask (B, N)`` (1 = masked).
         Zero when nothing is masked.
         """
-        target = self.patchify(imgs)  # (B, N, 3 pf pt)
-        per_patch = (pred_spec.float() - target).pow(2).mean(dim=-1)  # (B, N)
+        B, C, S, L = imgs.shape
+        pf, pt = self.patch_size
+        gh, gw = S // pf, L // pt
+        # compare in the scalogram's own layout: both sides are views, so the target is never
+        # copied into patch order (patchify would); the squared error is the only new tensor
+        target = imgs.reshape(B, C, gh, pf, gw, pt)  # a view of the contiguous scalogram
+        pred = pred_spec.reshape(B, gh, gw, C, pf, pt).permute(0, 3, 1, 4, 2, 5)  # as target
+        per_patch = (pred.float() - target).pow(2).mean(dim=(1, 3, 5))  # (B, gh, gw)
+        per_patch = per_patch.reshape(B, gh * gw)  # (B, N), row-major as the patches
         return (per_patch * mask).sum() / mask.sum().clamp_min(1.0)
 
     def forward_loss_time(self, x: torch.Tensor, pred_time: torch.Tensor) -> torch.Tensor:

@@ -18,9 +18,7 @@ def _from_noise(noise: torch.Tensor, n_keep: int
     ids_shuffle = torch.argsort(noise, dim=1, stable=True)  # (B, N): ascending, kept first
     ids_restore = torch.argsort(ids_shuffle, dim=1)  # (B, N)
     ids_keep = ids_shuffle[:, :n_keep]  # (B, K)
-    mask = torch.ones_like(noise)
-    mask[:, :n_keep] = 0
-    mask = torch.gather(mask, 1, ids_restore)  # (B, N) back in patch order
+    mask = (ids_restore >= n_keep).to(noise.dtype)  # (B, N) in patch order: 1 where removed
     return ids_keep, mask, ids_restore
 
 

@@ -78,3 +78,21 @@ def test_scheduler_state_round_trip_continues_the_same_curve() -> None:
     assert opt_b.param_groups[0]["lr"] == opt_a.param_groups[0]["lr"]
     with pytest.raises(ValueError, match="schedule length"):
         WarmupCosine(opt_b, total_steps=31, warmup_steps=3).load_state_dict(a.state_dict())
+
+
+def test_optimizer_is_multi_tensor_and_updates_as_the_plain_loop() -> None:
+    torch.manual_seed(0)
+    net, twin = LayeredNet(depth=2), LayeredNet(depth=2)
+    twin.load_state_dict(net.state_dict())
+    fast = build_optimizer(net, lr=1e-2, weight_decay=0.05, layer_decay=0.5)
+    assert fast.defaults["foreach"] is True  # parameters on the CPU: foreach, not the loop
+    plain = torch.optim.AdamW(param_groups(twin, 1e-2, 0.05, 0.5), lr=1e-2, betas=(0.9, 0.95),
+                              foreach=False)
+    for _ in range(5):
+        x = torch.randn(3, 4)
+        for model, opt in ((net, fast), (twin, plain)):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+    for (name, a), (_, b) in zip(net.named_parameters(), twin.named_parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7, msg=name)
