@@ -53,7 +53,7 @@ def make_recording(path: Path, hours: float, n_channels: int = 1, seed: int = 0)
     written in pieces of one hour to keep this process small."""
     import numpy as np
 
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     rng = np.random.default_rng(seed)
     n_samples = int(hours * 3600 * FS_HZ)

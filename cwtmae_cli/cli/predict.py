@@ -40,7 +40,12 @@ OutDir = Annotated[
     ),
 ]
 Format = Annotated[
-    str, typer.Option("--format", help="Prediction file format: tsv (BIDS-events-like), csv, json.")
+    str,
+    typer.Option(
+        "--format",
+        help="Prediction file format: tsv (BIDS-events-like), csv, json, edf (EDF+ annotations "
+        "for MNE and EDFbrowser), bids (<recording>_events.tsv + _events.json).",
+    ),
 ]
 StrideS = Annotated[
     float | None,
@@ -55,7 +60,9 @@ Plot = Annotated[
     typer.Option(
         "--plot",
         help="Also plot class over time: <recording>_hypnogram.png for sleep stages, else "
-        "<recording>_labels.png; the recording's own scoring (hypnogram, .atr) is overlaid.",
+        "<recording>_labels.png (the recording's own scoring, hypnogram or .atr, overlaid), and "
+        "the class probabilities stacked over time: <recording>_hypnodensity.png, else "
+        "<recording>_probabilities.png.",
     ),
 ]
 
@@ -152,14 +159,14 @@ def _predict_all(
                 warn(f"{outcome.source}: {outcome.error}")
                 failed.append(outcome.source.name)
             else:
-                rows.append(_report_recording(outcome, predictor, fmt))
+                rows.append(_report_recording(outcome, predictor))
     return rows, failed
 
 
 def _check_options(fmt: str, stride_s: float | None, device: str) -> None:
     """The usage errors of the options."""
     from cwtmae_cli.errors import UsageError
-    from cwtmae_cli.evaluate.table import FORMATS
+    from cwtmae_cli.evaluate.prediction_formats import FORMATS
     from cwtmae_cli.runtime.device import resolve_device
 
     if fmt not in FORMATS:
@@ -194,7 +201,7 @@ def _predictor(
     return predictor
 
 
-def _report_recording(outcome: Any, predictor: Any, fmt: str) -> list:
+def _report_recording(outcome: Any, predictor: Any) -> list:
     """What one predicted recording says (its reading, summary, files written, reference
     overlaid or not); its row of summary.tsv."""
     from cwtmae_cli.evaluate.provenance import describe_reading
@@ -209,15 +216,15 @@ def _report_recording(outcome: Any, predictor: Any, fmt: str) -> list:
         )
     note(f"{table.recording_id}: {describe_reading(table.input, predictor.fs_hz)}")
     render_summary(table)
-    written = [p for p in (outcome.output, outcome.sidecar, outcome.plot) if p]
+    files = (outcome.output, *outcome.more, outcome.sidecar, outcome.plot, outcome.density_plot)
+    written = [p for p in files if p]
     note("wrote " + ", ".join(str(p) for p in written))
     if outcome.reference is not None:
         note(f"{table.recording_id}: the plot overlays the reference from "
              f"{outcome.reference.source}")
     if outcome.reference_error is not None:
         warn(f"{table.recording_id}: reference not overlaid: {outcome.reference_error}")
-    name = outcome.output.name.removesuffix(f"_pred.{fmt}")  # unique in the folder
-    return summary_row(name, table.probs, table.label_names)
+    return summary_row(outcome.name, table.probs, table.label_names)
 
 
 def failure_message(failed: list[str], n_recordings: int) -> str:

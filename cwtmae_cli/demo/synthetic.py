@@ -12,7 +12,7 @@ spindles and K-complexes for N2, high-amplitude delta for N3, low-voltage theta 
 for REM; subjects differ in amplitude, peak frequencies and background. ``separable=True`` gives
 every stage its own clean frequency band instead, so that a tiny model learns it in seconds.
 
-Files are written by :func:`cwtmae_cli.demo.edf_writer.write_edf` (re-exported here).
+Files are written by :func:`cwtmae_cli.data.edf_writer.write_edf` (re-exported here).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import sawtooth
 
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 
 __all__ = ["DESCRIPTIONS", "night_codes", "synthesize_eeg", "write_edf", "write_sleep_edf_dataset"]
 

@@ -1,4 +1,5 @@
-"""PNG figures: the confusion matrix of an evaluation and the hypnogram of a prediction.
+"""PNG figures: the confusion matrix of an evaluation and the hypnogram of a prediction (its
+hypnodensity is :mod:`hypnodensity`).
 
 Figures are drawn on matplotlib's Agg canvas directly (no pyplot, no global backend state), so they
 work headless and in threads.
@@ -20,7 +21,7 @@ from cwtmae_cli.wording import plural
 _SLEEP_ORDER = ("W", "WAKE", "REM", "R", "N1", "N2", "N3", "N4")
 
 
-def _new_figure(width_in: float, height_in: float):
+def new_figure(width_in: float, height_in: float):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -52,7 +53,7 @@ def confusion_matrix_figure(counts: np.ndarray, label_names: Sequence[str], titl
     fractions = np.divide(counts, support, out=np.full(counts.shape, np.nan), where=support > 0)
     n_classes = len(label_names)
     size_in = 2.0 + 0.9 * n_classes
-    fig = _new_figure(size_in + 1.0, size_in)
+    fig = new_figure(size_in + 1.0, size_in)
     ax = fig.add_subplot(1, 1, 1)
     image = ax.imshow(fractions, cmap="Blues", vmin=0.0, vmax=1.0)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="fraction of true class")
@@ -79,7 +80,7 @@ def confusion_matrix_figure(counts: np.ndarray, label_names: Sequence[str], titl
     return fig
 
 
-def _class_order(label_names: Sequence[str]) -> list[str]:
+def class_order(label_names: Sequence[str]) -> list[str]:
     upper = [name.upper() for name in label_names]
     if all(name in _SLEEP_ORDER for name in upper):
         return [label_names[upper.index(s)] for s in _SLEEP_ORDER if s in upper]
@@ -109,7 +110,7 @@ def hypnogram_figure(table: PredictionTable, reference: Reference | None = None)
     behind the prediction and the title gives the share of windows where the two agree.
     Returns the matplotlib ``Figure``: class axes, then confidence axes.
     """
-    order = _class_order(table.label_names)
+    order = class_order(table.label_names)
     level = {name: len(order) - 1 - i for i, name in enumerate(order)}  # top row = first class
     onsets = np.asarray(table.onset_s, dtype=np.float64)
     span_s = float(onsets[-1] + table.window_s) if len(onsets) else table.window_s
@@ -117,7 +118,7 @@ def hypnogram_figure(table: PredictionTable, reference: Reference | None = None)
     starts = onsets / scale
     ends = np.append(starts[1:], starts[-1] + table.window_s / scale) if len(starts) else starts
 
-    fig = _new_figure(10.0, 4.5)
+    fig = new_figure(10.0, 4.5)
     ax_cls, ax_conf = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     if len(starts):
         # Steps: each window holds its class from its onset until the next onset.

@@ -11,17 +11,17 @@ Inputs and outputs are named by :mod:`~cwtmae_cli.evaluate.prediction_paths`. In
 EDF/BDF file, a WFDB record (``rec``, ``rec.hea``, ``rec.dat`` or ``rec.mat``, the PhysioNet
 challenges' layout), or a folder of them (not recursive). In a folder, annotation-only files
 whose name contains ``Hypnogram`` are not recordings and are skipped. Outputs:
-``<out>/<recording>_pred.<tsv|csv|json>``, beside a tsv or csv table its provenance sidecar
-``<out>/<recording>_pred.json`` (:mod:`provenance`; a json table holds it), and with a plot
-``<out>/<recording>_hypnogram.png`` for a sleep-staging model, ``<recording>_labels.png`` for any
-other.
+``<out>/<recording>_pred.<tsv|csv|json|edf>`` or BIDS ``<recording>_events.tsv`` + ``.json``
+(:mod:`prediction_formats`), beside them the provenance sidecar ``<out>/<recording>_pred.json``
+(:mod:`provenance`; a json table holds it), and with a plot ``<recording>_hypnogram.png`` and
+``_hypnodensity.png`` for a sleep-staging model, ``_labels.png`` and ``_probabilities.png`` else.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,9 @@ import numpy as np
 from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
 from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+from cwtmae_cli.evaluate.prediction_formats import FORMATS, write_prediction_file
 from cwtmae_cli.evaluate.prediction_paths import (
+    density_plot_path,
     output_names,
     output_paths,
     recording_id,
@@ -38,7 +40,7 @@ from cwtmae_cli.evaluate.prediction_paths import (
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import is_sleep_model
-from cwtmae_cli.evaluate.table import FORMATS, PredictionTable, write_table
+from cwtmae_cli.evaluate.table import PredictionTable
 
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
@@ -210,6 +212,9 @@ class PredictionOutcome:
     sidecar: Path | None = None
     reference: Reference | None = None  # the recording's own labels, overlaid on the plot
     reference_error: str | None = None  # why annotations that are there were not overlaid
+    name: str = ""  # the recording's output name (unique in the folder)
+    density_plot: Path | None = None  # class probabilities over time (hypnodensity)
+    more: list[Path] = field(default_factory=list)  # other files (a BIDS events sidecar)
 
 
 def predict_paths(
@@ -245,10 +250,9 @@ def predict_paths(
 def _write_outputs(
     predictor: Predictor, source: Path, table, out_dir: Path, name: str, fmt: str, plot: bool
 ) -> PredictionOutcome:
-    """Write one recording's table, its provenance sidecar and (``plot``) its figure."""
-    table_path, plot_path, sidecar = output_paths(
-        out_dir, name, fmt, is_sleep_model(table.label_names)
-    )
+    """Write one recording's predictions, its provenance sidecar and (``plot``) its figures."""
+    sleep = is_sleep_model(table.label_names)
+    table_path, plot_path, sidecar = output_paths(out_dir, name, fmt, sleep)
     provenance = prediction_provenance(
         table,
         predictor.checkpoint,
@@ -258,19 +262,33 @@ def _write_outputs(
         table_file=table_path.name,
         window_policy=predictor.policy.to_dict(),
     )
-    write_table(table, table_path, fmt, provenance=provenance if sidecar is None else None)
+    written = write_prediction_file(
+        table, table_path, fmt, provenance=provenance if sidecar is None else None
+    )
     if sidecar is not None:
         write_json(sidecar, provenance)
-    outcome = PredictionOutcome(source, table, table_path, sidecar=sidecar)
+    outcome = PredictionOutcome(
+        source, table, written[0], sidecar=sidecar, name=name, more=written[1:]
+    )
     if plot:
-        from cwtmae_cli.evaluate.plots import plot_hypnogram
-        from cwtmae_cli.evaluate.reference import find_reference
-
-        try:  # the recording's own scoring, drawn behind the prediction
-            outcome.reference = find_reference(
-                source, predictor.meta, predictor.channel, table.onset_s, table.window_s
-            )
-        except _READ_ERRORS as exc:  # a damaged annotation file costs the overlay only
-            outcome.reference_error = str(exc)
-        outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
+        _write_plots(predictor, outcome, plot_path, density_plot_path(out_dir, name, sleep))
     return outcome
+
+
+def _write_plots(
+    predictor: Predictor, outcome: PredictionOutcome, plot_path: Path, density_path: Path
+) -> None:
+    """The class-over-time plot (the recording's own scoring behind it) and the hypnodensity."""
+    from cwtmae_cli.evaluate.hypnodensity import plot_hypnodensity
+    from cwtmae_cli.evaluate.plots import plot_hypnogram
+    from cwtmae_cli.evaluate.reference import find_reference
+
+    table = outcome.table
+    try:  # the recording's own scoring, drawn behind the prediction
+        outcome.reference = find_reference(
+            outcome.source, predictor.meta, predictor.channel, table.onset_s, table.window_s
+        )
+    except _READ_ERRORS as exc:  # a damaged annotation file costs the overlay only
+        outcome.reference_error = str(exc)
+    outcome.plot = plot_hypnogram(table, plot_path, outcome.reference)
+    outcome.density_plot = plot_hypnodensity(table, density_path)

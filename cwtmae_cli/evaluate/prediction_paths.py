@@ -3,6 +3,7 @@ of its names, a folder), their ids, and the output files of each (table, plot, s
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from cwtmae_cli.errors import CwtmaeError, DataError
 
 SIGNAL_SUFFIXES = (".edf", ".bdf")
 WFDB_SUFFIXES = (".hea", ".dat", ".mat")
+_BIDS_DATATYPE = re.compile(r"_(eeg|ieeg|meg|nirs|emg|ecg|physio|beh)$")
 
 
 def _wfdb_record(path: Path) -> Path | None:
@@ -65,11 +67,27 @@ def output_paths(
     out_dir: Path, rec_id: str, fmt: str, sleep: bool = True
 ) -> tuple[Path, Path, Path | None]:
     """(prediction file, plot PNG, provenance sidecar or None for a json table) of one
-    recording. The plot is a ``_hypnogram`` only for sleep stages, else ``_labels``."""
+    recording. The plot is a ``_hypnogram`` only for sleep stages, else ``_labels``; the
+    prediction file is ``<id>_pred.<fmt>``, for ``bids`` the events file ``<id>_events.tsv``
+    (see :func:`bids_events_stem`)."""
     out_dir = Path(out_dir)
     plot = out_dir / f"{rec_id}_{'hypnogram' if sleep else 'labels'}.png"
     sidecar = None if fmt == "json" else out_dir / f"{rec_id}_pred.json"
+    if fmt == "bids":
+        return out_dir / f"{bids_events_stem(rec_id)}.tsv", plot, sidecar
     return out_dir / f"{rec_id}_pred.{fmt}", plot, sidecar
+
+
+def bids_events_stem(rec_id: str) -> str:
+    """``sub-01_task-sleep_events`` for ``sub-01_task-sleep_eeg`` (BIDS names an events file
+    after its recording without the data-type suffix); ``<id>_events`` otherwise."""
+    return _BIDS_DATATYPE.sub("", rec_id) + "_events"
+
+
+def density_plot_path(out_dir: Path, rec_id: str, sleep: bool = True) -> Path:
+    """The class-probability plot of one recording: ``_hypnodensity`` for sleep stages, else
+    ``_probabilities``."""
+    return Path(out_dir) / f"{rec_id}_{'hypnodensity' if sleep else 'probabilities'}.png"
 
 
 def ensure_writable(out_dir: Path) -> Path:

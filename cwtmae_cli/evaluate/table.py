@@ -25,7 +25,7 @@ import numpy as np
 from cwtmae_cli.evaluate.provenance import InputInfo
 from cwtmae_cli.evaluate.summary import BAD_LABEL, recording_summary
 
-FORMATS = ("tsv", "csv", "json")
+TABLE_FORMATS = ("tsv", "csv", "json")  # predict writes more (prediction_formats.FORMATS)
 OK_QUALITY = "ok"
 
 
@@ -120,8 +120,8 @@ def write_table(
 ) -> Path:
     """Write ``table`` to ``path`` as ``fmt`` (tsv, csv or json); returns ``path``.
     ``provenance`` goes into a json table (tsv and csv get it as a sidecar, not here)."""
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    if fmt not in TABLE_FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(TABLE_FORMATS)}")
     path = Path(path)
     tmp = path.with_name(path.name + ".part")
     with tmp.open("w", newline="", encoding="utf-8") as fh:

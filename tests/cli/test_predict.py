@@ -17,7 +17,7 @@ from results_fixtures import (
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 from cwtmae_cli.evaluate.table import read_table
 

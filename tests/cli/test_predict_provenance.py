@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cwtmae_cli import __version__
 from cwtmae_cli.cli.app import app
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 
 runner = CliRunner()
 
@@ -92,9 +92,9 @@ def test_wfdb_record_without_a_clock_says_so_and_states_the_resampling(af_ckpt, 
         "recording_start_note"]
     assert "201: channel MLII, resampled 360 Hz → 100 Hz, start unknown" in result.stderr
     assert "overlays the reference" not in result.stderr  # this copy has no .atr
-    # Not sleep stages: the plot is no hypnogram.
+    # Not sleep stages: the plots are no hypnogram and no hypnodensity.
     assert sorted(p.name for p in out.iterdir()) == ["201_labels.png", "201_pred.json",
-                                                     "201_pred.tsv"]
+                                                     "201_pred.tsv", "201_probabilities.png"]
 
 
 def test_wfdb_base_date_and_time_become_the_start(af_ckpt, shared_data, tmp_path):

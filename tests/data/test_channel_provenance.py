@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.data.prepare import prepare_store
 from cwtmae_cli.data.readers.dispatch import read_recording
 from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.data.resample import resample
 from cwtmae_cli.data.store.schema import describe_store, open_store
-from cwtmae_cli.demo.edf_writer import write_edf
 
 
 def link_records(shared_data: Path, folder: Path, records: tuple[str, ...]) -> Path:

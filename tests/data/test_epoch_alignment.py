@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.data.process import process_item, stream_item
 from cwtmae_cli.data.readers.dispatch import read_recording
 from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.recipes.sources import SourceItem
 from cwtmae_cli.data.resample import resample
-from cwtmae_cli.demo.edf_writer import write_edf
 
 # scoring starts 37 s into the recording: epochs at 37, 67, ...; the grid is offset 7 s from 0
 HYPNOGRAM = [(37.0, 90.0, "Sleep stage W"), (127.0, 120.0, "Sleep stage 2"),

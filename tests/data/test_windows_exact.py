@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.data.process import process_item
 from cwtmae_cli.data.recipes.load import load_recipe
 from cwtmae_cli.data.recipes.recipe import with_overrides
 from cwtmae_cli.data.recipes.sources import SourceItem
 from cwtmae_cli.data.windows import quality_reasons
-from cwtmae_cli.demo.edf_writer import write_edf
 
 
 def test_one_flat_channel_makes_the_window_flat() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.signal import welch
 
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.demo.synthetic import DESCRIPTIONS, night_codes, write_sleep_edf_dataset
 
 STAGE_OF = {

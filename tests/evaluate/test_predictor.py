@@ -12,7 +12,7 @@ from results_fixtures import (
     write_wfdb_record,
 )
 
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.errors import CheckpointError, DataError
 from cwtmae_cli.evaluate.prediction import Predictor, predict_paths
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cwtmae_cli.demo.edf_writer import write_edf
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.evaluate.plots import agreement
 from cwtmae_cli.evaluate.reference import find_reference
 

@@ -30,7 +30,7 @@ def write_good_edf(
     path: Path, seconds: float = 120.0, channels: tuple[str, ...] = ("EEG Fpz-Cz",), seed: int = 0
 ) -> Path:
     """A valid EDF: ``channels`` of noise plus a 10 Hz rhythm at 100 Hz, 1-s data records."""
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     rng = np.random.default_rng(seed)
     n = int(seconds * FS_HZ)

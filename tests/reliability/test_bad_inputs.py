@@ -68,7 +68,7 @@ def _edf_case(name: str = "bad.edf", **fields: str) -> Case:
 
 def _sleep_pair(folder: Path, stages: list[tuple[float, float, str]], minutes: float = 10) -> None:
     """A Sleep-EDF-named PSG + hypnogram pair (one subject) with the given stage intervals."""
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     write_good_edf(folder / "src" / "SC4011E0-PSG.edf", seconds=minutes * 60)
     write_edf(folder / "src" / "SC4011EH-Hypnogram.edf", [], [], [], annotations=stages)
@@ -117,7 +117,7 @@ def edf_duplicate_channels(folder: Path, ctx: dict):
 
 
 def edf_constant_signal(folder: Path, ctx: dict):
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     write_edf(folder / "src" / "flat.edf", np.full((1, 12000), 7.0), FS, ["EEG Fpz-Cz"])
     return _prepare_edf(folder), ["flat", "flat"]

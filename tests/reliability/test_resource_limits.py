@@ -168,8 +168,8 @@ def test_prepare_streams_a_recording_larger_than_its_memory_cap(tmp_path) -> Non
     import subprocess
     import sys
 
+    from cwtmae_cli.data.edf_writer import write_edf
     from cwtmae_cli.data.readers.dispatch import open_recording
-    from cwtmae_cli.demo.edf_writer import write_edf
 
     n = int(HOURS * 3600 * 100)
     rng = np.random.default_rng(0)
@@ -204,7 +204,7 @@ def odd_rates(tmp_path_factory) -> Path:
     """A 256 Hz EDF (resampled to 100 Hz by the ``edf`` recipe) and a 360 Hz WFDB record."""
     from bad_inputs import write_wfdb
 
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     folder = tmp_path_factory.mktemp("rates")
     rng = np.random.default_rng(3)

@@ -141,7 +141,7 @@ def test_bad_files_give_clear_errors(tmp_path, shared_data):
 
 
 def test_duplicated_channel_name_is_refused_only_when_asked_for(tmp_path):
-    from cwtmae_cli.demo.edf_writer import write_edf
+    from cwtmae_cli.data.edf_writer import write_edf
 
     rng = np.random.default_rng(0)
     rows = rng.normal(0, 20, (3, 6000))  # µV, 60 s at 100 Hz

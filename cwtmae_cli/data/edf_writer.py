@@ -1,19 +1,21 @@
-"""A small EDF / EDF+ / BDF writer, for generated recordings (the demo, tests, benchmarks).
+"""A small EDF / EDF+ / BDF writer: generated recordings (the demo, tests, benchmarks) and the
+EDF+ annotation files of ``predict --format edf``.
 
 EDF and EDF+ go through ``edfio`` (the library MNE exports EDF with), which writes mixed sampling
 rates and annotation-only files; BDF, which edfio does not write, has a small writer of its own.
-The start date and time are fixed so that the same data give byte-identical files.
+By default the start date and time are fixed, so that the same data give byte-identical files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-_START = (dt.date(2000, 1, 1), dt.time(22, 30, 0))  # fixed, so that files are byte-identical
+SYNTHETIC_START = dt.datetime(2000, 1, 1, 22, 30, 0)  # fixed, so that files are byte-identical
 
 
 def write_edf(
@@ -24,12 +26,17 @@ def write_edf(
     units: str | Sequence[str] = "uV",
     annotations: Sequence[tuple[float, float | None, str]] | None = None,
     record_duration_s: float | None = None,
+    start: dt.datetime | None = SYNTHETIC_START,
+    patient_name: str = "SYNTHETIC",
 ) -> Path:
     """Writes an EDF / EDF+ file (BDF if ``path`` ends in ``.bdf``) and returns its path.
 
     ``signal`` is (C, n_samples) in physical ``units``, or a list of 1-D arrays with one rate each
     in ``fs_hz`` (mixed rates); ``annotations`` are (onset_s, duration_s, text) and make it EDF+.
     An empty signal list with annotations writes an annotation-only EDF+ file (a hypnogram).
+    ``start``: the header's start date-time (whole seconds; EDF dates run 1985-2084), None for
+    unknown (EDF+'s ``Startdate X``, shown as 01.01.85 00.00.00). ``patient_name``: the
+    patient field's name part (``X`` for unknown).
     """
     path = Path(path)
     rows = [np.asarray(s, dtype=np.float64) for s in signal]
@@ -40,7 +47,23 @@ def write_edf(
     if path.suffix.lower() == ".bdf":
         if annotations:
             raise ValueError("annotations are written to EDF+ only; use a .edf path")
-        return _write_bdf(path, rows, rates, list(channels), unit_list)
+        return _write_bdf(path, rows, rates, list(channels), unit_list, start or SYNTHETIC_START)
+    duration_s = record_duration_s or _record_duration_s(rows, rates)
+    header = _EdfHeader(start, patient_name, duration_s)
+    return _write_edfio(path, rows, rates, list(channels), unit_list, annotations or [], header)
+
+
+@dataclass(frozen=True)
+class _EdfHeader:
+    """What the header says besides the signals (start None: EDF+'s unknown date)."""
+
+    start: dt.datetime | None
+    patient_name: str
+    record_duration_s: float | None
+
+
+def _write_edfio(path, rows, rates, channels, units, annotations, header: _EdfHeader) -> Path:
+    """An EDF / EDF+ file through edfio (EDF+ when there are annotations)."""
     import edfio
 
     signals = [
@@ -51,15 +74,16 @@ def write_edf(
             physical_dimension=unit,
             physical_range=_physical_range(row),
         )
-        for row, rate, name, unit in zip(rows, rates, channels, unit_list, strict=True)
+        for row, rate, name, unit in zip(rows, rates, channels, units, strict=True)
     ]
-    edf_annotations = [edfio.EdfAnnotation(o, d, t) for o, d, t in annotations or []]
+    edf_annotations = [edfio.EdfAnnotation(o, d, t) for o, d, t in annotations]
+    start = header.start
     edf = edfio.Edf(
         signals,
-        patient=edfio.Patient(name="SYNTHETIC"),
-        recording=edfio.Recording(startdate=_START[0]),
-        starttime=_START[1],
-        data_record_duration=record_duration_s or _record_duration_s(rows, rates),
+        patient=edfio.Patient(name=header.patient_name),
+        recording=edfio.Recording(startdate=start.date() if start else None),
+        starttime=start.time().replace(microsecond=0) if start else None,
+        data_record_duration=header.record_duration_s,
         annotations=edf_annotations or None,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +157,12 @@ def _field(value: object, width: int) -> bytes:
 
 
 def _write_bdf(
-    path: Path, rows: list[np.ndarray], rates: list[float], channels: list[str], units: list[str]
+    path: Path,
+    rows: list[np.ndarray],
+    rates: list[float],
+    channels: list[str],
+    units: list[str],
+    start: dt.datetime,
 ) -> Path:
     """A plain BDF file (24-bit samples, 1-s data records; every rate must be a whole number)."""
     if (
@@ -145,7 +174,7 @@ def _write_bdf(
     dig_min, dig_max = -(2**23), 2**23 - 1
     ranges = [_physical_range(row) for row in rows]
     header = b"\xffBIOSEMI" + _field("X X X SYNTHETIC", 80) + _field("Startdate X X X X", 80)
-    header += _field(_START[0].strftime("%d.%m.%y"), 8) + _field(_START[1].strftime("%H.%M.%S"), 8)
+    header += _field(start.strftime("%d.%m.%y"), 8) + _field(start.strftime("%H.%M.%S"), 8)
     header += _field(256 * (len(rows) + 1), 8) + _field("24BIT", 44) + _field(n_records, 8)
     header += _field(1, 8) + _field(len(rows), 4)
     per_signal = [
