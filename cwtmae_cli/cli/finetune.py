@@ -36,8 +36,9 @@ def finetune(
         Path | None,
         typer.Option(
             "--pretrained",
-            help="Pretraining checkpoint folder, or run folder (= its "
-            "latest) (default: the latest finished pretraining run in <workdir>/runs).",
+            help="Pretraining checkpoint folder, run folder (= its latest), exported folder "
+            "or hf://OWNER/NAME[@REV] (default: the latest finished pretraining run in "
+            "<workdir>/runs).",
             show_default=False,
         ),
     ] = None,

@@ -239,7 +239,11 @@ def inspect(
 ) -> None:
     """Show what a store, a checkpoint or a run folder holds."""
     from cwtmae_cli.errors import UsageError
+    from cwtmae_cli.runtime.hub import is_hub_ref
 
+    if is_hub_ref(path):
+        _render_checkpoint(path, json_out)
+        return
     if not path.exists():
         raise UsageError(f"no such path: {path}")
     if (path / "zarr.json").is_file():
@@ -253,18 +257,22 @@ def inspect(
         return
     is_run = (path / "config.json").is_file() or (path / "checkpoints").is_dir()
     if (path / "meta.json").is_file() or is_run:
-        from cwtmae_cli.runtime.checkpoint import describe_checkpoint
-
-        info = describe_checkpoint(path)
-        if json_out:
-            out.print_json(json.dumps(info, default=str))
-        else:
-            render_mapping(info, _where(str(path)))
+        _render_checkpoint(path, json_out)
         return
     raise UsageError(
         f"{path} is neither a store (no zarr.json) nor a checkpoint (meta.json) or run folder "
         "(config.json, checkpoints/)"
     )
+
+
+def _render_checkpoint(path: Path, json_out: bool) -> None:
+    from cwtmae_cli.runtime.checkpoint import describe_checkpoint
+
+    info = describe_checkpoint(path)
+    if json_out:
+        out.print_json(json.dumps(info, default=str))
+    else:
+        render_mapping(info, _where(str(path)))
 
 
 def register(app: typer.Typer) -> None:

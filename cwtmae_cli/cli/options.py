@@ -29,8 +29,8 @@ Checkpoint = Annotated[
     Path | None,
     typer.Option(
         "--checkpoint",
-        help="Classifier checkpoint folder or run folder; default: the best checkpoint of the "
-        "latest fine-tuning run.",
+        help="Classifier checkpoint folder, run folder, exported folder or hf://OWNER/NAME[@REV]; "
+        "default: the best checkpoint of the latest fine-tuning run.",
         show_default=False,
     ),
 ]

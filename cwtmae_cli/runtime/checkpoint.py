@@ -7,7 +7,6 @@ constructor arguments (``model_config``), the preprocessing and the label names.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,8 @@ from torch import nn
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import CheckpointError, TrainingError
 from cwtmae_cli.model.pretrained import WEIGHTS_FILE
+from cwtmae_cli.runtime.hub import fetch_hub_model, is_hub_ref
+from cwtmae_cli.runtime.manifest import MANIFEST_FILE, sha256_file, verify_manifest
 from cwtmae_cli.runtime.state import TRAIN_STATE_FILE
 
 FORMAT_VERSION = 1
@@ -45,12 +46,7 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_sha256 = sha256_file
 
 
 def weights_sha256(ckpt: Path) -> str:
@@ -167,14 +163,20 @@ def read_meta(ckpt: Path) -> dict[str, Any]:
 
 def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
     """A checkpoint folder as is, or a run folder's ``checkpoints/best`` (``prefer="best"``,
-    when it exists) or newest checkpoint (the highest ``step-*``; ``latest`` names it too)."""
+    when it exists) or newest checkpoint (the highest ``step-*``; ``latest`` names it too).
+
+    ``hf://OWNER/NAME[@REV]`` is fetched into the hub cache first; an exported folder (one with
+    ``manifest.json``, and every hub folder) is used only when all its files match it."""
     if prefer not in ("latest", "best"):
         raise ValueError(f"prefer must be 'latest' or 'best', got {prefer!r}")
-    path = Path(path)
+    hub = is_hub_ref(path)
+    path = fetch_hub_model(path) if hub else Path(path)
     if path.is_file() and path.name in (WEIGHTS_FILE, META_FILE):
         path = path.parent
     if not path.exists():
         raise CheckpointError(f"no checkpoint or run folder at {path}")
+    if hub or (path / MANIFEST_FILE).is_file():
+        verify_manifest(path, required=(WEIGHTS_FILE, META_FILE))
     if (path / META_FILE).is_file():
         return path
     if not (path / "checkpoints").is_dir():
