@@ -61,7 +61,8 @@ TrainChannel = Annotated[
     str | None,
     typer.Option(
         "--channel",
-        help="Store channel: name or index (default: 0, the first).",
+        help="Store channel: name or index (default: 0, the first); several, comma-separated "
+        "('MLII,V1'), train a several-channel model.",
         show_default=False,
     ),
 ]

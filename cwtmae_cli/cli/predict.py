@@ -26,8 +26,8 @@ Channel = Annotated[
     str | None,
     typer.Option(
         "--channel",
-        help="Channel to read, or alternatives tried in order ('V1|V2'); default: the "
-        "checkpoint's channel slot.",
+        help="Channel to read, or alternatives tried in order ('V1|V2'); one per slot, "
+        "comma-separated, for a several-channel model; default: the checkpoint's channel slots.",
         show_default=False,
     ),
 ]

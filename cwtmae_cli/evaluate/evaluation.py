@@ -20,6 +20,7 @@ from cwtmae_cli.data.split import SPLIT_CODES, TEST, TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
+from cwtmae_cli.wording import plural
 
 # Split name -> the store's split codes it scores. ``all`` is every window whatever its split
 # column says: a store prepared from other recordings (external validation), whose
@@ -66,8 +67,18 @@ def checkpoint_channel(meta: dict) -> str:
     return str(channel)
 
 
+def checkpoint_slots(meta: dict) -> list[str]:
+    """The channel slots a checkpoint's model reads, in its channel order
+    (``preprocessing.channels``; checkpoints from before several channels: the one ``channel``)."""
+    slots = meta.get("preprocessing", {}).get("channels")
+    if isinstance(slots, list) and slots and all(isinstance(s, str) and s for s in slots):
+        return list(slots)
+    return [checkpoint_channel(meta)]
+
+
 def match_store(meta: dict, store, checkpoint: Path) -> str:
-    """Check that ``store`` fits the checkpoint; returns the store's name for the channel.
+    """Check that ``store`` fits the checkpoint; returns the store's names for its channels
+    (comma-separated when the model reads several, in the model's order).
 
     Raises StoreError naming the first thing that differs (fs, window, samples, channel, labels).
     """
@@ -86,18 +97,26 @@ def match_store(meta: dict, store, checkpoint: Path) -> str:
             )
     from cwtmae_cli.data.readers.channels import match_slot
 
-    channel = checkpoint_channel(meta)
-    try:
-        found = store.channels[match_slot(channel, store.channels, where=str(store.path))]
-    except DataError as exc:
-        raise StoreError(f"{where}: channel `{channel}` of the checkpoint: {exc}") from None
+    slots = checkpoint_slots(meta)
+    if len(store.channels) < len(slots):
+        raise StoreError(
+            f"{where}: the model reads {plural(len(slots), 'channel')} ({', '.join(slots)}) but "
+            f"the store has {len(store.channels)} ({', '.join(store.channels)}); prepare it with "
+            f"--channels '{','.join(slots)}'"
+        )
+    found = []
+    for channel in slots:
+        try:
+            found.append(store.channels[match_slot(channel, store.channels, str(store.path))])
+        except DataError as exc:
+            raise StoreError(f"{where}: channel `{channel}` of the checkpoint: {exc}") from None
     ckpt_labels = list(meta.get("label_names") or [])
     if ckpt_labels != store.label_names:
         raise StoreError(
             f"{where}: label_names are {store.label_names} in the store but {ckpt_labels} in "
             "the checkpoint"
         )
-    return found
+    return ",".join(found)
 
 
 def channel_mismatches(
@@ -215,10 +234,12 @@ def _result(probs, dataset, store, meta: dict, per_recording: bool, where: dict)
             if per_recording and by_recording else None
         ),
         labels_per_recording=by_recording,
-        checkpoint_channel=checkpoint_channel(meta),
-        channel_mismatches=channel_mismatches(
-            checkpoint_channel(meta), dataset.channel, store.recordings, dataset.recording
-        ),
+        checkpoint_channel=",".join(checkpoint_slots(meta)),
+        channel_mismatches=[
+            found
+            for slot, store_slot in zip(checkpoint_slots(meta), dataset.channels, strict=True)
+            for found in channel_mismatches(slot, store_slot, store.recordings, dataset.recording)
+        ],
         y_true=y_true,
         y_pred=y_pred,
     )

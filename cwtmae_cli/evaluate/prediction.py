@@ -28,7 +28,7 @@ import numpy as np
 
 from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
-from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+from cwtmae_cli.evaluate.evaluation import checkpoint_slots
 from cwtmae_cli.evaluate.prediction_formats import FORMATS, write_prediction_file
 from cwtmae_cli.evaluate.prediction_paths import (
     density_plot_path,
@@ -41,6 +41,7 @@ from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import PredictionTable
+from cwtmae_cli.wording import plural
 
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
@@ -87,8 +88,10 @@ class Predictor:
         self.fs_hz = float(pre["fs_hz"])
         self.window_s = float(pre["window_s"])
         self.n_samples = int(pre["n_samples"])
-        self.checkpoint_channel = checkpoint_channel(self.meta)  # a slot: "V1|V2|V4|V5"
-        self.channel = channel or self.checkpoint_channel
+        self.checkpoint_slots = checkpoint_slots(self.meta)  # ["MLII", "V1|V2|V4|V5"]
+        self.checkpoint_channel = ",".join(self.checkpoint_slots)
+        self.channels = self._asked_channels(channel)
+        self.channel = ",".join(self.channels)
         # The store's window policy (stride, covering the end, padding short recordings).
         policy = WindowPolicy.from_dict(pre.get("window_policy"), self.window_s)
         self.stride_s = float(stride_s) if stride_s is not None else policy.stride_s
@@ -106,37 +109,56 @@ class Predictor:
             self._weights_sha256 = weights_sha256(self.checkpoint)
         return self._weights_sha256
 
+    def _asked_channels(self, channel: str | None) -> list[str]:
+        """The slots to read: ``--channel`` (one per checkpoint slot) or the checkpoint's."""
+        if channel is None:
+            return list(self.checkpoint_slots)
+        from cwtmae_cli.data.readers.channels import parse_channel_slots
+
+        asked = parse_channel_slots(channel, "--channel")
+        if len(asked) != len(self.checkpoint_slots):
+            raise UsageError(
+                f"--channel {channel!r} names {plural(len(asked), 'channel')} but the model reads "
+                f"{len(self.checkpoint_slots)} ({self.checkpoint_channel}); give one per slot"
+            )
+        return asked
+
     def channel_differs(self, file_channel: str) -> bool:
-        """True when ``file_channel`` (a name read from a file) is none of the names of the
-        checkpoint's channel slot, so the model sees another lead than it was trained on."""
+        """True when ``file_channel`` (the names read from a file, comma-separated for several)
+        names, in some slot, none of the names of the checkpoint's slot, so the model sees
+        another lead than it was trained on."""
         from cwtmae_cli.data.readers.channels import slot_matches
 
-        return not slot_matches(self.checkpoint_channel, file_channel)
+        read = file_channel.split(",") if len(self.checkpoint_slots) > 1 else [file_channel]
+        return len(read) != len(self.checkpoint_slots) or not all(
+            slot_matches(slot, name)
+            for slot, name in zip(self.checkpoint_slots, read, strict=False))
 
     def windows(
         self, path: Path
     ) -> tuple[np.ndarray, np.ndarray, list[str | None], InputInfo]:
-        """Raw windows (W, L) float32, onsets (W,) s, QC reasons and what was read (channel,
-        rate, start) of one recording."""
+        """Raw windows (W, L) float32 (``(W, C, L)`` for several channels), onsets (W,) s, QC
+        reasons and what was read (channel, rate, start) of one recording."""
         from cwtmae_cli.data.readers.dispatch import is_edf, read_recording
         from cwtmae_cli.data.resample import resample
         from cwtmae_cli.data.windows import quality_reasons
 
-        rec = read_recording(Path(path), channels=[self.channel], read_annotations=False)
+        rec = read_recording(Path(path), channels=self.channels, read_annotations=False)
+        n_channels = len(self.channels)  # the file's channels in the model's order
         info = InputInfo(
             channel=self.channel,
-            channel_in_file=rec.channels[0],
+            channel_in_file=",".join(rec.channels[:n_channels]),
             fs_in_hz=float(rec.fs_hz),
             start=rec.start,
             start_source=("EDF header" if is_edf(Path(path)) else "WFDB header")
             if rec.start
             else None,
         )
-        signal = rec.signal[:1]  # (1, n)
+        signal = rec.signal[:n_channels]  # (C, n)
         raw_quality: list[str | None] = []
         if not math.isclose(rec.fs_hz, self.fs_hz):
             raw_quality = self._raw_quality(signal, rec.fs_hz)
-            signal = resample(signal, rec.fs_hz, self.fs_hz)  # (1, m)
+            signal = resample(signal, rec.fs_hz, self.fs_hz)  # (C, m)
         windows, onset_s, n_pad = cut_policy_windows(signal, self.fs_hz, self.policy)
         info = replace(info, padded_s=round(n_pad / self.fs_hz, 6))
         if len(windows) == 0:
@@ -155,7 +177,8 @@ class Predictor:
         quality = [raw or new for raw, new in zip(raw_quality, quality, strict=False)] + quality[
             len(raw_quality) :
         ]
-        return windows[:, 0, :], np.asarray(onset_s, dtype=np.float64), quality, info
+        shaped = windows[:, 0, :] if n_channels == 1 else windows  # (W, L) or (W, C, L)
+        return shaped, np.asarray(onset_s, dtype=np.float64), quality, info
 
     def _raw_quality(self, signal: np.ndarray, fs_hz: float) -> list[str | None]:
         """QC reasons of the windows cut at the file's own rate (empty if they do not fit it)."""

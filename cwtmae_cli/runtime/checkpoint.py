@@ -207,6 +207,14 @@ def resolve_checkpoint(path: Path, prefer: str = "latest") -> Path:
     return ckpt
 
 
+def _channel_slots(preprocessing: dict) -> list[str]:
+    """The model's channel slots in its input order, ``n: slot`` (``1: MLII``, ``2: V1|V2``);
+    a checkpoint from before several channels has its one ``channel``."""
+    slots = preprocessing.get("channels") or (
+        [preprocessing["channel"]] if preprocessing.get("channel") else [])
+    return [f"{i}: {slot}" for i, slot in enumerate(slots, start=1)]
+
+
 def describe_checkpoint(path: Path) -> dict[str, Any]:
     """What ``cwtmae inspect`` shows, read from meta.json and the safetensors header only."""
     from safetensors import safe_open
@@ -234,6 +242,7 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
         "epoch": meta.get("epoch"),
         "model_config": meta["model_config"],
         "preprocessing": meta.get("preprocessing", {}),
+        "channel_slots": _channel_slots(meta.get("preprocessing", {})),
         "label_names": meta.get("label_names", []),
         "store": meta.get("store"),
         "metrics": meta.get("metrics", {}),

@@ -13,11 +13,11 @@ from torch import nn
 def unpatchify(
     patches: torch.Tensor, patch_freq: int, patch_time: int, grid_h: int, grid_w: int
 ) -> torch.Tensor:
-    """Inverse of ``CWT_MAE_RoPE.patchify``: ``(B, N, 3 pf pt)`` -> ``(B, 3, S, L)``."""
+    """Inverse of ``CWT_MAE_RoPE.patchify``: ``(B, N, 3 C pf pt)`` -> ``(B, 3 C, S, L)``."""
     B = patches.shape[0]
-    x = patches.reshape(B, grid_h, grid_w, 3, patch_freq, patch_time)  # (B, gh, gw, C, pf, pt)
+    x = patches.reshape(B, grid_h, grid_w, -1, patch_freq, patch_time)  # (B, gh, gw, 3C, pf, pt)
     x = x.permute(0, 3, 1, 4, 2, 5)  # (B, C, gh, pf, gw, pt)
-    return x.reshape(B, 3, grid_h * patch_freq, grid_w * patch_time)  # (B, 3, S, L)
+    return x.reshape(B, -1, grid_h * patch_freq, grid_w * patch_time)  # (B, 3 C, S, L)
 
 
 def write_reconstruction_figure(
@@ -52,8 +52,8 @@ def reconstruction_figure(mae: nn.Module, x: torch.Tensor, fs_hz: float, seed: i
     mask_full = np.kron(mask, np.ones((pf, pt))) > 0.5  # (S, L)
     masked_input = np.where(mask_full, np.nan, imgs)
     shown = np.where(mask_full, recon, imgs)  # reconstruction where masked, input elsewhere
-    signal = x[0].float().cpu().numpy()
-    pred_time = parts["pred_time"][0].float().cpu().numpy()
+    signal = x[0].reshape(-1, x.shape[-1])[0].float().cpu().numpy()  # (L,): the first channel
+    pred_time = parts["pred_time"][0].reshape(-1, x.shape[-1])[0].float().cpu().numpy()
     t_s = np.arange(signal.shape[0]) / fs_hz
     extent = (0.0, signal.shape[0] / fs_hz, imgs.shape[0], 0.0)
 

@@ -180,7 +180,8 @@ def missing_class_warnings(
     return lines
 
 
-def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | None]:
+def _build_classifier(plan: RunPlan, n_samples: int, in_channels: int = 1
+                      ) -> tuple[nn.Module, str | None]:
     from cwtmae_cli.model import TF_MAE_Classifier, preset_config
 
     config = plan.config
@@ -197,13 +198,14 @@ def _build_classifier(plan: RunPlan, n_samples: int) -> tuple[nn.Module, str | N
     }
     if config.pretrained and not config.from_scratch:
         preset = read_meta(Path(config.pretrained)).get("preset")
-        return TF_MAE_Classifier(config.pretrained, signal_len=n_samples, **head), preset
+        return TF_MAE_Classifier(config.pretrained, signal_len=n_samples,
+                                 in_channels=in_channels, **head), preset
     if config.pretrained:  # --from-scratch with the pretrained run's architecture
         source = read_meta(Path(config.pretrained))
-        encoder = {**source["model_config"], "signal_len": n_samples}
+        encoder = {**source["model_config"], "signal_len": n_samples, "in_channels": in_channels}
         return TF_MAE_Classifier(None, **head, **encoder), source.get("preset")
     preset = config.model or "base"
-    encoder = preset_config(preset, signal_len=n_samples)
+    encoder = preset_config(preset, signal_len=n_samples, in_channels=in_channels)
     return TF_MAE_Classifier(None, **head, **encoder), preset
 
 
@@ -243,7 +245,7 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         labelled_only=True,
         positions=_split_windows(plan, VALIDATION),
     )
-    model, preset = _build_classifier(plan, train_set.n_samples)
+    model, preset = _build_classifier(plan, train_set.n_samples, len(train_set.channels))
     if config.freeze_encoder:
         for param in model.encoder.parameters():
             param.requires_grad_(False)

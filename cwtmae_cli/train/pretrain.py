@@ -45,6 +45,13 @@ def split_ids(names: tuple[str, ...]) -> tuple[int, ...]:
     return tuple(SPLIT_CODES[name] for name in names)
 
 
+def _alternatives(slots: list[str]) -> list[str] | list[list[str]]:
+    """The names each slot tries: a list for one slot (as ever), a list per slot for several."""
+    if len(slots) == 1:
+        return slot_names(slots[0])
+    return [slot_names(slot) for slot in slots]
+
+
 def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, Any]:
     """How windows were made and fed to the model: what evaluate/predict must reproduce."""
     from cwtmae_cli.data.window_policy import WindowPolicy
@@ -55,8 +62,9 @@ def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, 
         "window_s": dataset.window_s,
         "window_policy": policy.to_dict(),
         "n_samples": dataset.n_samples,
-        "channel": dataset.channel_name,  # the store's slot: "MLII", "V1|V2|V4|V5"
-        "channel_alternatives": slot_names(dataset.channel_name),
+        "channel": dataset.channel_name,  # the store's slot: "MLII", "V1|V2|V4|V5"; "A,B" for 2
+        "channels": list(dataset.channel_names),  # the slots, in the model's channel order
+        "channel_alternatives": _alternatives(dataset.channel_names),
         "cwt_scales": model_config["cwt_scales"],
         "standardize": "per-window-zscore",
     }
@@ -105,7 +113,8 @@ def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         model = CWT_MAE_RoPE(**meta["model_config"])
         load_weights(model, Path(plan.resume_ckpt), meta)
     else:
-        overrides: dict[str, Any] = {"signal_len": dataset.n_samples, "mask_mode": config.mask_mode}
+        overrides: dict[str, Any] = {"signal_len": dataset.n_samples, "mask_mode": config.mask_mode,
+                                     "in_channels": len(dataset.channels)}
         if config.mask_ratio is not None:
             overrides["mask_ratio"] = config.mask_ratio
         model = build_mae(config.model, **overrides)

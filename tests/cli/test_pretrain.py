@@ -103,6 +103,7 @@ def test_checkpoint_meta_rebuilds_the_model(pretrain_run) -> None:
         },
         "n_samples": 3000,
         "channel": "EEG Fpz-Cz",
+        "channels": ["EEG Fpz-Cz"],
         "channel_alternatives": ["EEG Fpz-Cz"],
         "cwt_scales": 32,
         "standardize": "per-window-zscore",

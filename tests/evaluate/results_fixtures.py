@@ -30,27 +30,29 @@ SLEEP_LABELS = ["W", "N1", "N2", "N3", "REM"]
 
 
 @contextmanager
-def window_set(fs_hz: float, window_s: float, channel: str, label_names: list[str] = ()
-               ) -> Iterator[WindowDataset]:
-    """A real two-window store of ``channel`` (written by the store writer, in a temporary
-    folder), opened as the training commands open theirs."""
+def window_set(fs_hz: float, window_s: float, channel: str | list[str],
+               label_names: list[str] = ()) -> Iterator[WindowDataset]:
+    """A real two-window store of ``channel`` (a list: several channels, all read; written by the
+    store writer, in a temporary folder), opened as the training commands open theirs."""
     n_samples = int(round(fs_hz * window_s))
+    channels = [channel] if isinstance(channel, str) else list(channel)
     labels = [0, min(1, len(label_names) - 1)] if label_names else [-1, -1]
     with tempfile.TemporaryDirectory(prefix="cwtmae-fixture-") as folder:
         store = write_store_from_arrays(
             Path(folder) / "windows.zarr",
-            np.random.default_rng(0).normal(size=(2, 1, n_samples)),
+            np.random.default_rng(0).normal(size=(2, len(channels), n_samples)),
             np.array(labels),
             np.array([0, 1]),
             np.array([0.0, 0.0]),
             fs_hz=fs_hz,
             window_s=window_s,
-            channels=[channel],
+            channels=channels,
             label_names=list(label_names),
             subjects=["a", "b"],
             split=np.zeros(2, dtype=np.int8),
         )
-        yield WindowDataset(store, splits=(0,), channel=0, labelled_only=bool(label_names))
+        yield WindowDataset(store, splits=(0,), channel=list(range(len(channels))),
+                            labelled_only=bool(label_names))
 
 
 def preprocessing(fs_hz: float, window_s: float, channel: str, scales: int = 32) -> dict:
@@ -59,10 +61,11 @@ def preprocessing(fs_hz: float, window_s: float, channel: str, scales: int = 32)
         return preprocessing_meta(windows, {"cwt_scales": scales})
 
 
-def tiny_classifier(n_classes: int, n_samples: int = 3000, seed: int = 0) -> TF_MAE_Classifier:
+def tiny_classifier(n_classes: int, n_samples: int = 3000, seed: int = 0,
+                    in_channels: int = 1) -> TF_MAE_Classifier:
     """A randomly initialised ``tiny`` classifier (MLP head) for windows of ``n_samples``."""
     torch.manual_seed(seed)
-    kwargs = dict(PRESETS["tiny"]) | {"signal_len": n_samples}
+    kwargs = dict(PRESETS["tiny"]) | {"signal_len": n_samples, "in_channels": in_channels}
     return TF_MAE_Classifier(None, num_classes=n_classes, use_cot=False, hidden_dim=64, **kwargs)
 
 
@@ -72,7 +75,7 @@ def save_classifier(
     label_names: list[str],
     fs_hz: float = 100.0,
     window_s: float = 30.0,
-    channel: str = "EEG Fpz-Cz",
+    channel: str | list[str] = "EEG Fpz-Cz",
 ) -> Path:
     """``model`` as a classifier checkpoint folder (step 1 of a one-step run)."""
     with window_set(fs_hz, window_s, channel, label_names) as windows:

@@ -160,6 +160,7 @@ def test_preprocessing_meta_carries_the_channel_slot_and_its_alternatives() -> N
 
     from cwtmae_cli.train.pretrain import preprocessing_meta
 
-    dataset = SimpleNamespace(fs_hz=100.0, window_s=30.0, n_samples=3000, channel_name="V1|V2")
+    dataset = SimpleNamespace(fs_hz=100.0, window_s=30.0, n_samples=3000, channel_name="V1|V2",
+                              channel_names=["V1|V2"])
     meta = preprocessing_meta(dataset, {"cwt_scales": 32})
     assert meta["channel"] == "V1|V2" and meta["channel_alternatives"] == ["V1", "V2"]

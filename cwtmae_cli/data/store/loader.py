@@ -1,12 +1,16 @@
-"""Training access to a store: a torch ``Dataset`` over splits and one channel, and a sampler
-that reads whole chunks and shuffles within a buffer of them.
+"""Training access to a store: a torch ``Dataset`` over splits and one or several channels, and
+a sampler that reads whole chunks and shuffles within a buffer of them.
 
 Two modes:
 
 - **store mode**: windows are read from the compressed zarr chunks on demand, through a small
   cache of decoded chunks; with :class:`ChunkShuffleSampler` every chunk is decoded once per epoch.
-- **in-memory mode**: the selected windows of the channel are decoded once into one float32
-  tensor ``(n_windows, L)``; chosen automatically when that fits in ``IN_MEMORY_MAX_BYTES``.
+- **in-memory mode**: the selected windows of the channels are decoded once into one float32
+  tensor ``(n_windows, L)`` (``(n_windows, C, L)`` for several channels); chosen automatically
+  when that fits in ``IN_MEMORY_MAX_BYTES``.
+
+``channel`` is an index, a slot name, or several of either separated by commas (``"MLII,V1"``,
+``"0,1"``, a list): windows are then ``(C, L)``, channels in the order asked for.
 """
 
 from __future__ import annotations
@@ -36,6 +40,24 @@ def _resolve_channel(channel: int | str, channels: list[str], path: Path) -> int
     return match_slot(str(channel), channels, where=f"store {path}")
 
 
+def resolve_channels(channel: int | str | Sequence[int | str], channels: list[str],
+                     path: Path) -> list[int]:
+    """Store channel indices of ``channel`` (one, a comma-separated list, or a sequence), in
+    order; StoreError for an index out of range, a missing slot, or one channel asked twice."""
+    if isinstance(channel, (int, np.integer)):
+        parts: list[int | str] = [int(channel)]
+    elif isinstance(channel, str):
+        parts = [part.strip() for part in channel.split(",")]
+    else:
+        parts = list(channel)
+    parts = [int(p) if isinstance(p, str) and p.isdigit() else p for p in parts]
+    indices = [_resolve_channel(p, channels, path) for p in parts]
+    if len(set(indices)) != len(indices):
+        raise StoreError(f"channels {', '.join(map(str, parts))} name one channel of store "
+                         f"{path} twice; it has {channels}")
+    return indices
+
+
 def _position_mask(positions: Sequence[int] | np.ndarray, n_windows: int, path: Path) -> np.ndarray:
     """(N,) bool: True at the store positions ``positions``."""
     rows = np.asarray(positions, dtype=np.int64).reshape(-1)
@@ -50,9 +72,10 @@ def _position_mask(positions: Sequence[int] | np.ndarray, n_windows: int, path: 
 
 
 class WindowDataset(Dataset):
-    """Windows of one channel from the chosen splits of a store, in store order.
+    """Windows of one or several channels from the chosen splits of a store, in store order.
 
-    ``ds[i] -> (x, y)``: ``x`` float32 tensor ``(L,)`` in physical units, ``y`` int (-1 =
+    ``ds[i] -> (x, y)``: ``x`` float32 tensor ``(L,)`` (``(C, L)`` for several channels) in
+    physical units, ``y`` int (-1 =
     unlabelled). Arrays ``labels, recording, start_s`` (numpy, ``(len(ds),)``) describe the
     selected windows; ``indices`` are their positions in the store.
 
@@ -64,7 +87,7 @@ class WindowDataset(Dataset):
         self,
         store_path: Path | str,
         splits: Sequence[int] = (0,),
-        channel: int | str = 0,
+        channel: int | str | Sequence[int | str] = 0,
         labelled_only: bool = False,
         in_memory: bool | None = None,
         cache_chunks: int = 16,
@@ -72,8 +95,10 @@ class WindowDataset(Dataset):
     ) -> None:
         self.store_path = Path(store_path)
         store = open_store(self.store_path)
-        self.channel = _resolve_channel(channel, store.channels, self.store_path)
-        self.channel_name = store.channels[self.channel]
+        self.channels = resolve_channels(channel, store.channels, self.store_path)
+        self.channel = self.channels[0]
+        self.channel_names = [store.channels[c] for c in self.channels]  # the store's slots
+        self.channel_name = ",".join(self.channel_names)
         self.label_names = store.label_names
         self.fs_hz, self.window_s, self.n_samples = store.fs_hz, store.window_s, store.n_samples
         self.window_policy: dict | None = store.attrs.get("window_policy")  # None: plain windows
@@ -96,7 +121,8 @@ class WindowDataset(Dataset):
         self.recording = np.asarray(store.recording[:], dtype=np.int64)[self.indices]
         self.start_s = np.asarray(store.start_s[:], dtype=np.float64)[self.indices]
         if in_memory is None:
-            in_memory = len(self.indices) * self.n_samples * 4 <= IN_MEMORY_MAX_BYTES
+            in_memory = (len(self.indices) * len(self.channels) * self.n_samples * 4
+                         <= IN_MEMORY_MAX_BYTES)
         self.in_memory = bool(in_memory)
         self.cache_chunks = cache_chunks
         self._store = store
@@ -109,13 +135,15 @@ class WindowDataset(Dataset):
 
     # -- chunk access -------------------------------------------------------------------------
     def _chunk(self, chunk: int) -> np.ndarray:
-        """Decoded chunk ``chunk`` of the channel, ``(k, L)`` (uncached)."""
+        """Decoded chunk ``chunk`` of the channels, ``(k, L)`` or ``(k, C, L)`` (uncached)."""
         if self._reader is None:  # first use, or after unpickling in a DataLoader worker
             if self._store is None:
                 self._store = open_store(self.store_path)
             self._reader = ChunkReader(self.store_path / "signals", self._store.group["signals"])
         try:
-            return self._reader.read(chunk, self.channel)
+            if len(self.channels) == 1:
+                return self._reader.read(chunk, self.channel)
+            return np.stack([self._reader.read(chunk, c) for c in self.channels], axis=1)
         except Exception as exc:  # blosc / zarr raise several types for a damaged chunk
             k = self.chunk_windows
             raise StoreError(
@@ -124,7 +152,7 @@ class WindowDataset(Dataset):
             ) from None
 
     def _read_chunk(self, chunk: int) -> np.ndarray:
-        """Decoded chunk ``chunk`` of the channel: ``(k, L)`` float32 (cached)."""
+        """Decoded chunk ``chunk`` of the channels: ``(k, L)`` or ``(k, C, L)`` (cached)."""
         cached = self._cache.get(chunk)
         if cached is not None:
             self._cache.move_to_end(chunk)
@@ -136,12 +164,18 @@ class WindowDataset(Dataset):
         return data
 
     def _load_all(self) -> np.ndarray:
-        out = np.empty((len(self.indices), self.n_samples), dtype=np.float32)  # (n, L)
+        out = np.empty((len(self.indices), *self.window_shape), dtype=np.float32)  # (n, [C,] L)
         for positions in self.chunk_groups():
             rows = self.indices[positions]
             chunk = int(rows[0] // self.chunk_windows)
             out[positions] = self._chunk(chunk)[rows - chunk * self.chunk_windows]
         return out
+
+    @property
+    def window_shape(self) -> tuple[int, ...]:
+        """``(L,)`` for one channel, ``(C, L)`` for several."""
+        C = len(self.channels)
+        return (self.n_samples,) if C == 1 else (C, self.n_samples)
 
     def chunk_groups(self) -> list[np.ndarray]:
         """Dataset positions grouped by the store chunk holding them, in store order."""
@@ -153,8 +187,8 @@ class WindowDataset(Dataset):
 
     # -- item and batch access ----------------------------------------------------------------
     def get_batch(self, indices: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windows at dataset positions ``indices``: ``x`` (B, L) float32 in physical units,
-        ``y`` (B,) int64."""
+        """Windows at dataset positions ``indices``: ``x`` (B, L) (``(B, C, L)`` for several
+        channels) float32 in physical units, ``y`` (B,) int64."""
         positions = np.asarray(indices, dtype=np.int64)
         y = torch.from_numpy(self.labels[positions].copy())
         if self._data is not None:
@@ -162,7 +196,7 @@ class WindowDataset(Dataset):
             return torch.from_numpy(np.take(self._data, positions, axis=0)), y
         rows = self.indices[positions]  # (B,) store positions
         chunks = rows // self.chunk_windows
-        x = np.empty((len(rows), self.n_samples), dtype=np.float32)  # (B, L)
+        x = np.empty((len(rows), *self.window_shape), dtype=np.float32)  # (B, [C,] L)
         for chunk in np.unique(chunks):
             sel = chunks == chunk
             x[sel] = self._read_chunk(int(chunk))[rows[sel] - chunk * self.chunk_windows]

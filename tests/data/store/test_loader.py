@@ -11,6 +11,7 @@ import torch
 from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.loader import ChunkShuffleSampler, WindowDataset
 from cwtmae_cli.data.store.writer import StoreWriter
+from cwtmae_cli.errors import StoreError
 
 N_SAMPLES = 40
 
@@ -137,3 +138,23 @@ def test_a_store_slot_is_chosen_by_one_of_its_names(tmp_path):
         dataset = WindowDataset(path, channel=name)
         assert dataset.channel == 1 and dataset.channel_name == "V1|V2|V4|V5"
         np.testing.assert_array_equal(dataset[0][0].numpy(), np.arange(30, 60))
+
+
+@pytest.mark.parametrize("in_memory", [False, True])
+@pytest.mark.parametrize("channel", ["EOG,Fpz-Cz", "1,0", ["EOG", 0]])
+def test_several_channels_come_in_the_order_asked(store_path, in_memory, channel):
+    ds = WindowDataset(store_path, splits=(0,), channel=channel, in_memory=in_memory)
+    assert ds.channels == [1, 0] and ds.channel_names == ["EOG", "EEG Fpz-Cz"]
+    assert ds.channel_name == "EOG,EEG Fpz-Cz" and ds.window_shape == (2, N_SAMPLES)
+    xb, _ = ds.get_batch(np.array([150, 0]))  # store windows 250 and 0
+    assert xb.shape == (2, 2, N_SAMPLES)
+    np.testing.assert_array_equal(xb[:, :, 0].numpy(), [[2501.0, 2500.0], [1.0, 0.0]])
+    x, _ = ds[150]
+    assert x.shape == (2, N_SAMPLES) and float(x[0, 0]) == 2501.0
+
+
+def test_a_channel_asked_twice_or_absent_is_refused(store_path):
+    with pytest.raises(StoreError, match="name one channel of store .* twice"):
+        WindowDataset(store_path, channel="EOG,1")
+    with pytest.raises(StoreError, match="out of range"):
+        WindowDataset(store_path, channel="0,2")
