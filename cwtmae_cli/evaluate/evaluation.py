@@ -19,6 +19,7 @@ from cwtmae_cli import __version__
 from cwtmae_cli.data.split import SPLIT_CODES, TEST, TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
+from cwtmae_cli.evaluate.slots import checkpoint_slots
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
 from cwtmae_cli.wording import plural
 
@@ -52,28 +53,6 @@ def choose_checkpoint(workdir: Path, checkpoint: Path | None) -> Path:
     if checkpoint is None:
         return default_checkpoint(workdir)
     return resolve_checkpoint(checkpoint, prefer="best")
-
-
-def checkpoint_channel(meta: dict) -> str:
-    """The one channel slot a checkpoint's model was trained on (``preprocessing.channel``):
-    a name (``MLII``) or alternatives tried in order (``V1|V2|V4|V5``)."""
-    channel = meta.get("preprocessing", {}).get("channel")
-    if isinstance(channel, (list, tuple)):
-        if len(channel) != 1:
-            raise CheckpointError(f"checkpoint preprocessing names {len(channel)} channels, not 1")
-        channel = channel[0]
-    if not channel:
-        raise CheckpointError("checkpoint meta.json has no preprocessing.channel")
-    return str(channel)
-
-
-def checkpoint_slots(meta: dict) -> list[str]:
-    """The channel slots a checkpoint's model reads, in its channel order
-    (``preprocessing.channels``; checkpoints from before several channels: the one ``channel``)."""
-    slots = meta.get("preprocessing", {}).get("channels")
-    if isinstance(slots, list) and slots and all(isinstance(s, str) and s for s in slots):
-        return list(slots)
-    return [checkpoint_channel(meta)]
 
 
 def match_store(meta: dict, store, checkpoint: Path) -> str:

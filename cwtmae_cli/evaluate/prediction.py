@@ -28,7 +28,6 @@ import numpy as np
 
 from cwtmae_cli.data.window_policy import WindowPolicy, cut_policy_windows
 from cwtmae_cli.errors import CheckpointError, CwtmaeError, DataError, UsageError
-from cwtmae_cli.evaluate.evaluation import checkpoint_slots
 from cwtmae_cli.evaluate.prediction_formats import FORMATS, write_prediction_file
 from cwtmae_cli.evaluate.prediction_paths import (
     density_plot_path,
@@ -39,9 +38,9 @@ from cwtmae_cli.evaluate.prediction_paths import (
 )
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
+from cwtmae_cli.evaluate.slots import asked_slots, checkpoint_slots, slots_differ
 from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import PredictionTable
-from cwtmae_cli.wording import plural
 
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
@@ -90,7 +89,7 @@ class Predictor:
         self.n_samples = int(pre["n_samples"])
         self.checkpoint_slots = checkpoint_slots(self.meta)  # ["MLII", "V1|V2|V4|V5"]
         self.checkpoint_channel = ",".join(self.checkpoint_slots)
-        self.channels = self._asked_channels(channel)
+        self.channels = asked_slots(channel, self.checkpoint_slots)
         self.channel = ",".join(self.channels)
         # The store's window policy (stride, covering the end, padding short recordings).
         policy = WindowPolicy.from_dict(pre.get("window_policy"), self.window_s)
@@ -109,30 +108,11 @@ class Predictor:
             self._weights_sha256 = weights_sha256(self.checkpoint)
         return self._weights_sha256
 
-    def _asked_channels(self, channel: str | None) -> list[str]:
-        """The slots to read: ``--channel`` (one per checkpoint slot) or the checkpoint's."""
-        if channel is None:
-            return list(self.checkpoint_slots)
-        from cwtmae_cli.data.readers.channels import parse_channel_slots
-
-        asked = parse_channel_slots(channel, "--channel")
-        if len(asked) != len(self.checkpoint_slots):
-            raise UsageError(
-                f"--channel {channel!r} names {plural(len(asked), 'channel')} but the model reads "
-                f"{len(self.checkpoint_slots)} ({self.checkpoint_channel}); give one per slot"
-            )
-        return asked
-
     def channel_differs(self, file_channel: str) -> bool:
         """True when ``file_channel`` (the names read from a file, comma-separated for several)
         names, in some slot, none of the names of the checkpoint's slot, so the model sees
         another lead than it was trained on."""
-        from cwtmae_cli.data.readers.channels import slot_matches
-
-        read = file_channel.split(",") if len(self.checkpoint_slots) > 1 else [file_channel]
-        return len(read) != len(self.checkpoint_slots) or not all(
-            slot_matches(slot, name)
-            for slot, name in zip(self.checkpoint_slots, read, strict=False))
+        return slots_differ(self.checkpoint_slots, file_channel)
 
     def windows(
         self, path: Path

@@ -9,14 +9,15 @@ from results_fixtures import SLEEP_LABELS, save_classifier, tiny_classifier
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.loader import WindowDataset
 from cwtmae_cli.data.store.schema import open_store
-from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.errors import DataError, StoreError, UsageError
-from cwtmae_cli.evaluate.evaluation import checkpoint_slots, match_store
+from cwtmae_cli.evaluate.evaluation import match_store
 from cwtmae_cli.evaluate.inference import predict_proba
 from cwtmae_cli.evaluate.prediction import Predictor
+from cwtmae_cli.evaluate.slots import checkpoint_slots
 
 SLOTS = ["EEG Fpz-Cz", "EOG horizontal"]
 FS, SECONDS = 100.0, 90

@@ -8,7 +8,8 @@ import pytest
 from cwtmae_cli.data.store.arrays import write_store_from_arrays
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import CheckpointError, StoreError
-from cwtmae_cli.evaluate.evaluation import channel_mismatches, checkpoint_channel, match_store
+from cwtmae_cli.evaluate.evaluation import channel_mismatches, match_store
+from cwtmae_cli.evaluate.slots import checkpoint_channel
 
 NAMES = ["W", "N1", "N2", "N3", "REM"]
 
