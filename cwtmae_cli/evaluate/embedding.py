@@ -67,14 +67,16 @@ class RecordingWindows(Predictor):
 
     def __init__(self, checkpoint: Path, meta: dict, channel: str | None) -> None:
         from cwtmae_cli.data.window_policy import WindowPolicy
-        from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+        from cwtmae_cli.evaluate.slots import asked_slots, checkpoint_slots
 
         pre = meta["preprocessing"]
         self.checkpoint = Path(checkpoint)
         self.fs_hz, self.window_s = float(pre["fs_hz"]), float(pre["window_s"])
         self.n_samples = int(pre["n_samples"])
-        self.checkpoint_channel = checkpoint_channel(meta)
-        self.channel = channel or self.checkpoint_channel
+        self.checkpoint_slots = checkpoint_slots(meta)
+        self.checkpoint_channel = ",".join(self.checkpoint_slots)
+        self.channels = asked_slots(channel, self.checkpoint_slots)
+        self.channel = ",".join(self.channels)
         policy = WindowPolicy.from_dict(pre.get("window_policy"), self.window_s)
         self.stride_s = policy.stride_s
         self.policy = WindowPolicy(self.window_s, self.stride_s, policy.cover)
@@ -111,14 +113,15 @@ def embed_recordings(
 
 
 def check_store_fits(meta: dict, store_path: Path) -> str:
-    """The store's channel for the checkpoint's slot; StoreError when rate, window length or
-    samples differ (labels may: embeddings do not depend on them)."""
+    """The store's channels for the checkpoint's slots (comma-separated, in the model's order);
+    StoreError when rate, window length or samples differ (labels may: embeddings do not depend
+    on them)."""
     import math
 
     from cwtmae_cli.data.readers.channels import match_slot
     from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.errors import StoreError
-    from cwtmae_cli.evaluate.evaluation import checkpoint_channel
+    from cwtmae_cli.evaluate.slots import checkpoint_slots
 
     store, pre = open_store(store_path), meta["preprocessing"]
     for key in ("fs_hz", "window_s", "n_samples"):
@@ -126,8 +129,8 @@ def check_store_fits(meta: dict, store_path: Path) -> str:
             raise StoreError(f"store {store_path} does not fit the checkpoint: {key} is "
                              f"{getattr(store, key):g} in the store but {pre[key]} in the "
                              "checkpoint; prepare the data with the checkpoint's settings")
-    return store.channels[match_slot(checkpoint_channel(meta), store.channels,
-                                     where=f"store {store_path}")]
+    return ",".join(store.channels[match_slot(slot, store.channels, where=f"store {store_path}")]
+                    for slot in checkpoint_slots(meta))
 
 
 def embed_store(

@@ -109,3 +109,15 @@ def test_a_store_with_fewer_channels_than_the_model_is_refused(ckpt, tmp_path):
     with pytest.raises(StoreError, match=r"the model reads 2 channels \(EEG Fpz-Cz, EOG "
                                          r"horizontal\) but the store has 1 \(EEG Fpz-Cz\)"):
         match_store(read_meta(ckpt), store, ckpt)
+
+
+def test_embed_reads_the_slots_in_the_models_order_too(ckpt, tmp_path):
+    from cwtmae_cli.evaluate.embedding import RecordingWindows, check_store_fits
+    from cwtmae_cli.runtime.checkpoint import read_meta
+
+    meta = read_meta(ckpt)
+    edf = _edf(tmp_path / "night.edf", ["EOG horizontal", "EEG Fpz-Cz"])
+    windows, _, _, info = RecordingWindows(ckpt, meta, None).windows(edf)
+    assert windows.shape == (3, 2, 3000) and info.channel_in_file == "EEG Fpz-Cz,EOG horizontal"
+    store = _store(tmp_path / "e.zarr", ["EOG horizontal", "EEG Fpz-Cz"])
+    assert check_store_fits(meta, store.path) == "EEG Fpz-Cz,EOG horizontal"
