@@ -423,6 +423,30 @@ MUTANTS: tuple[Mutant, ...] = (
       "is_sleep = (labels_arr != wake) & (labels_arr != BAD_LABEL)",
       "is_sleep = labels_arr != wake",
       T_SUMMARY, "missing term", "windows that failed QC count as sleep"),
+    # ---- runtime/manifest.py, runtime/checkpoint.py (exported and hub folders) -----------------
+    m("manifest-hash-skipped", "runtime/manifest.py",
+      'if sha256_file(path) != entry.get("sha256"):',
+      'if False and sha256_file(path) != entry.get("sha256"):',
+      "tests/runtime/test_export.py", "check skipped",
+      "an exported folder's files used without their sha256 checked"),
+    m("manifest-local-unverified", "runtime/checkpoint.py",
+      "if hub or (path / MANIFEST_FILE).is_file():", "if hub:",
+      "tests/runtime/test_export.py", "check skipped",
+      "a local exported folder used without its manifest checked"),
+    # ---- evaluate/embedding.py ------------------------------------------------------------------
+    m("embed-cls-token", "evaluate/embedding.py",
+      "encoder(encoder.embed(encoder.images(x)))[:, 1:]",
+      "encoder(encoder.embed(encoder.images(x)))",
+      "tests/evaluate/test_embedding.py", "wrong slice", "the CLS token averaged in"),
+    m("embed-wrong-windows", "evaluate/embedding.py",
+      "kept = np.ascontiguousarray(windows[good])",
+      "kept = np.ascontiguousarray(windows[: len(good)])",
+      "tests/evaluate/test_embedding.py", "wrong index",
+      "the first windows embedded instead of those that passed quality control"),
+    # ---- train/tensorboard.py -------------------------------------------------------------------
+    m("tensorboard-step-off-by-one", "train/tensorboard.py",
+      'step = int(record["step"])', 'step = int(record["step"]) + 1',
+      "tests/cli/test_pretrain.py", "off-by-one", "TensorBoard scalars one step late"),
 )
 
 
