@@ -9,7 +9,15 @@ import typer
 
 from cwtmae_cli.cli.console import err, note, out, warn
 from cwtmae_cli.cli.metrics_view import render
-from cwtmae_cli.cli.options import Checkpoint, Data, Device, ForwardBatch, JsonOut, Workdir
+from cwtmae_cli.cli.options import (
+    Checkpoint,
+    Data,
+    Device,
+    ForwardBatch,
+    JsonOut,
+    RunPrecision,
+    Workdir,
+)
 
 Split = Annotated[
     str,
@@ -62,15 +70,19 @@ def evaluate(
     per_recording: PerRecording = False,
     batch_size: ForwardBatch = 32,
     device: Device = "auto",
+    precision: RunPrecision = "auto",
     workdir: Workdir = None,
 ) -> None:
     """Metrics of a fine-tuned classifier on a store split (accuracy, kappa, confusion matrix)."""
+    from cwtmae_cli.runtime.precision import check_precision_name
     from cwtmae_cli.workdir import resolve_workdir
 
     _check_options(split, device, json_path, plot)
+    check_precision_name(precision)
     root = resolve_workdir(workdir)
     ckpt, store = _locate(root, checkpoint, data)
-    result = _evaluate_with_progress(ckpt, store, split, batch_size, device, per_recording)
+    result = _evaluate_with_progress(ckpt, store, split, batch_size, device, per_recording,
+                                     precision)
     doc = result.to_dict()
     if result.labels_per_recording and not per_recording:
         note("labels are per recording: --per-recording scores recordings too")
@@ -114,7 +126,8 @@ def _locate(root: Path, checkpoint: Path | None, data: Path | None) -> tuple[Pat
 
 
 def _evaluate_with_progress(
-    ckpt: Path, store: Path, split: str, batch_size: int, device: str, per_recording: bool
+    ckpt: Path, store: Path, split: str, batch_size: int, device: str, per_recording: bool,
+    precision: str = "auto",
 ) -> Any:
     """The library's evaluation, with a transient progress bar on stderr."""
     from rich.progress import Progress
@@ -130,6 +143,7 @@ def _evaluate_with_progress(
             batch_size=batch_size,
             device=device,
             per_recording=per_recording,
+            precision=precision,
             progress=lambda done, n: bar.update(task, completed=done, total=n),
         )
 

@@ -24,6 +24,7 @@ from cwtmae_cli.cli.options import (
     Steps,
     TrainBatch,
     TrainChannel,
+    TrainPrecision,
     Workdir,
     training_flags,
 )
@@ -114,6 +115,7 @@ def finetune(
     out: RunOut = None,
     resume: Resume = None,
     compile: Compile = False,
+    precision: TrainPrecision = None,
     config: ConfigFile = None,
     workdir: Workdir = None,
 ) -> None:

@@ -133,6 +133,22 @@ Resume = Annotated[
     ),
 ]
 Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model.")]
+_PRECISION_HELP = "Network numerics: bf16 (autocast; the CWT and losses stay float32) or fp32; "
+TrainPrecision = Annotated[
+    str | None,
+    typer.Option(
+        "--precision",
+        help=_PRECISION_HELP + "auto is bf16 on CUDA, fp32 on CPU (default: auto).",
+        show_default=False,
+    ),
+]
+RunPrecision = Annotated[
+    str,
+    typer.Option(
+        "--precision",
+        help=_PRECISION_HELP + "auto is the precision the checkpoint was trained and selected in.",
+    ),
+]
 ConfigFile = Annotated[
     Path | None,
     typer.Option("--config", help="TOML file of settings (flags win over it).", show_default=False),

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
-from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, Workdir
+from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, RunPrecision, Workdir
 from cwtmae_cli.wording import plural
 
 PREDICTIONS_DIR = "predictions"
@@ -109,19 +109,22 @@ def predict(
     plot: Plot = False,
     batch_size: ForwardBatch = 32,
     device: Device = "auto",
+    precision: RunPrecision = "auto",
     workdir: Workdir = None,
 ) -> None:
     """Classify each window of a recording or of a folder of them: one row per window, a summary."""
     from cwtmae_cli.errors import CwtmaeError
     from cwtmae_cli.evaluate.prediction_paths import ensure_writable, find_recordings
     from cwtmae_cli.evaluate.recording_level import SUMMARY_FILE, write_summary
+    from cwtmae_cli.runtime.precision import check_precision_name
     from cwtmae_cli.workdir import resolve_workdir
 
     _check_options(fmt, stride_s, device)  # before any folder is created or checkpoint read
+    check_precision_name(precision)
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)
-    predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s)
+    predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s, precision)
     note(f"writing predictions to {target}")
     rows, failed = _predict_all(predictor, recordings, target, fmt, plot, path.is_dir())
     if path.is_dir() and rows:
@@ -183,6 +186,7 @@ def _predictor(
     batch_size: int,
     channel: str | None,
     stride_s: float | None,
+    precision: str = "auto",
 ) -> Any:
     """The predictor of the chosen checkpoint; the checkpoint named on stderr when it was chosen
     for the user (a default or a run folder), and the channel when it comes from the checkpoint."""
@@ -193,7 +197,8 @@ def _predictor(
     if checkpoint is None or ckpt != Path(checkpoint):
         note(f"using checkpoint {ckpt}")
     predictor = Predictor(
-        ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s
+        ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s,
+        precision=precision,
     )
     if channel is None:
         tried = "; the first of these names a file has" if "|" in predictor.channel else ""

@@ -22,6 +22,7 @@ from cwtmae_cli.cli.options import (
     Steps,
     TrainBatch,
     TrainChannel,
+    TrainPrecision,
     Workdir,
     training_flags,
 )
@@ -66,6 +67,7 @@ def pretrain(
     out: RunOut = None,
     resume: Resume = None,
     compile: Compile = False,
+    precision: TrainPrecision = None,
     config: ConfigFile = None,
     workdir: Workdir = None,
 ) -> None:

@@ -132,6 +132,7 @@ class EvaluationResult:
     labels_per_recording: bool = False
     weights_sha256: str | None = None  # of the checkpoint's weights file
     checkpoint_channel: str = ""
+    precision: str = "fp32"  # the network's numerics (bf16 autocast or fp32)
     channel_mismatches: list[dict] = field(default_factory=list)
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_pred: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
@@ -149,6 +150,7 @@ class EvaluationResult:
             "channel": self.channel,
             "checkpoint_channel": self.checkpoint_channel,
             "channel_mismatches": self.channel_mismatches,
+            "precision": self.precision,
             "label_names": self.label_names,
             **self.metrics,
             "per_recording": self.per_recording,
@@ -164,15 +166,17 @@ def evaluate_checkpoint(
     device: str = "auto",
     per_recording: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "auto",
 ) -> EvaluationResult:
     """Score the classifier in ``checkpoint`` (a checkpoint folder) on the labelled windows of
     ``split`` of a store (``all``: every window, whatever its split column says). CheckpointError
     for an MAE or broken checkpoint, StoreError for a store that does not fit, DataError for an
-    empty split."""
+    empty split. ``precision`` ``auto`` is the checkpoint's training precision."""
     from cwtmae_cli.evaluate.inference import predict_proba
     from cwtmae_cli.runtime.checkpoint import weights_sha256
     from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.runtime.loading import load_classifier
+    from cwtmae_cli.runtime.precision import checkpoint_precision
 
     checkpoint, store_path = Path(checkpoint), Path(store_path)
     store, dataset, channel = _scored_windows(checkpoint, store_path, split)
@@ -180,13 +184,17 @@ def evaluate_checkpoint(
     model, meta = load_classifier(checkpoint, device=torch_device)
 
     windows = lambda indices: dataset.get_batch(indices)[0]  # noqa: E731  x (B, L)
-    probs = predict_proba(model, len(dataset), windows, batch_size, torch_device, progress)
+    precision = checkpoint_precision(meta, precision, torch_device)
+    probs = predict_proba(
+        model, len(dataset), windows, batch_size, torch_device, progress, precision
+    )
     where = {
         "checkpoint": str(checkpoint.resolve()),
         "store": str(store_path.resolve()),
         "split": split,
         "channel": channel,
         "weights_sha256": weights_sha256(checkpoint),
+        "precision": precision,
     }
     return _result(probs, dataset, store, meta, per_recording, where)
 

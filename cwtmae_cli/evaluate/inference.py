@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from cwtmae_cli.model import standardize_windows
+from cwtmae_cli.runtime.precision import autocast
 
 BatchFn = Callable[[np.ndarray], torch.Tensor]
 
@@ -25,6 +26,7 @@ def predict_proba(
     batch_size: int = 32,
     device: torch.device | str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Softmax probabilities of ``n_windows`` windows.
 
@@ -35,6 +37,7 @@ def predict_proba(
         batch_size: windows per forward pass.
         device: where the model runs (the model must already be there).
         progress: called as ``progress(done, n_windows)`` after each batch.
+        precision: ``bf16`` (autocast around the network; CWT and softmax float32) or ``fp32``.
 
     Returns:
         (N, K) float32 probabilities, rows summing to 1.
@@ -51,7 +54,8 @@ def predict_proba(
                 indices = np.arange(start, min(start + batch_size, n_windows), dtype=np.int64)
                 x = torch.as_tensor(get_batch(indices), dtype=torch.float32)  # (B, L)
                 x = standardize_windows(x.to(device))
-                logits = model(x).float()  # (B, K)
+                with autocast(device, precision):
+                    logits = model(x).float()  # (B, K)
                 chunks.append(torch.softmax(logits, dim=-1).cpu().numpy())
                 if progress is not None:
                     progress(int(indices[-1]) + 1, n_windows)

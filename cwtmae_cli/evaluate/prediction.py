@@ -59,10 +59,12 @@ class Predictor:
         batch_size: int = 32,
         channel: str | None = None,
         stride_s: float | None = None,
+        precision: str = "auto",
     ) -> None:
         from cwtmae_cli.runtime.checkpoint import read_meta
         from cwtmae_cli.runtime.device import resolve_device
         from cwtmae_cli.runtime.loading import load_classifier
+        from cwtmae_cli.runtime.precision import checkpoint_precision
 
         if stride_s is not None and not stride_s > 0:
             raise UsageError(f"--stride-s must be > 0, got {stride_s:g}")
@@ -82,6 +84,7 @@ class Predictor:
                 )
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
+        self.precision = checkpoint_precision(self.meta, precision, self.device)
         self.checkpoint = Path(checkpoint)
         pre = self.meta["preprocessing"]
         self.fs_hz = float(pre["fs_hz"])
@@ -188,7 +191,8 @@ class Predictor:
         probs = np.full((len(windows), len(self.label_names)), np.nan, dtype=np.float32)
         if len(good):
             probs[good] = predict_proba(
-                self.model, len(good), get_batch, self.batch_size, self.device, progress
+                self.model, len(good), get_batch, self.batch_size, self.device, progress,
+                self.precision,
             )
         return PredictionTable(
             recording_id=recording_id(path),

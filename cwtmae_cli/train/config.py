@@ -16,6 +16,7 @@ from typing import Any
 
 from cwtmae_cli.data.split import SPLIT_CODES
 from cwtmae_cli.errors import ConfigError, UsageError
+from cwtmae_cli.runtime.precision import PRECISIONS
 
 PRESET_NAMES = ("tiny", "small", "base")
 
@@ -43,6 +44,7 @@ class TrainConfig:
     save_every: int = 1000  # steps between checkpoints (plus one at the end)
     log_every: int = 10  # steps between metrics.jsonl lines
     compile: bool = False
+    precision: str = "auto"  # bf16 | fp32 | auto; a run's config holds the resolved one
     dist_timeout_s: float = 600.0  # a collective that waits longer than this fails the run
 
     command = "train"
@@ -268,11 +270,9 @@ def validate(config: TrainConfig) -> None:
         f"across --gpus {config.gpus}",
     )
     need(config.lr > 0, "--lr must be positive")
-    need(
-        config.lr <= 1.0,
-        f"--lr {config.lr:g} is not a learning rate AdamW can train with; use at most 1 "
-        "(typical: 1e-4 to 3e-3)",
-    )
+    need(config.lr <= 1.0, f"--lr {config.lr:g} is not a learning rate AdamW can train with; "
+         "use at most 1 (typical: 1e-4 to 3e-3)")
+    need(config.precision in PRECISIONS, f"--precision must be one of {', '.join(PRECISIONS)}")
     need(config.save_every >= 1, "--save-every must be at least 1")
     need(config.log_every >= 1, "log_every must be at least 1")
     need(0.0 <= config.warmup_fraction < 1.0, "warmup_fraction must be in [0, 1)")

@@ -18,6 +18,7 @@ from torch import nn
 
 from cwtmae_cli.errors import CheckpointError, TrainingError
 from cwtmae_cli.runtime.checkpoint import checkpoint_meta, save_checkpoint
+from cwtmae_cli.runtime.precision import resolve_precision
 from cwtmae_cli.runtime.state import capture_rng_state, load_train_state, restore_rng_state
 from cwtmae_cli.train.clock import TrainClock
 from cwtmae_cli.train.config import TrainConfig
@@ -50,6 +51,7 @@ class Engine:
                 f"across the {ctx.world_size} processes of this launch"
             )
         self.global_batch = config.batch_size
+        self.precision = resolve_precision(config.precision, ctx.device)  # bf16 | fp32
         self.local_batch = config.batch_size // ctx.world_size
         self.sampler = ChunkShuffleSampler(job.train_set, seed=config.seed, shuffle=True)
         n_windows = len(job.train_set)
@@ -174,7 +176,7 @@ class Engine:
 
     def _train_step(self, positions: np.ndarray) -> dict[str, float]:
         x, y = standardized_batch(self.job, positions, self.ctx.device)
-        with autocast(self.ctx.device):
+        with autocast(self.ctx.device, self.precision):
             out = self.train_module(x, y)
         loss = out["loss"]
         if not torch.isfinite(loss):

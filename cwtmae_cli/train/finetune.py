@@ -263,7 +263,9 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         train_set=train_set,
         meta=meta,
         layer_decay=config.layer_decay,
-        validate=make_validate(val_set, n_classes, config.batch_size // ctx.world_size),
+        validate=make_validate(
+            val_set, n_classes, config.batch_size // ctx.world_size, config.precision
+        ),
         select_metric="macro_f1",
     )
 

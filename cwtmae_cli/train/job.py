@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cwtmae_cli.runtime.precision import autocast  # noqa: F401 - the loop's, re-exported
 from cwtmae_cli.train.distributed import DistContext
 
 Events = Callable[[str, dict[str, Any]], None]
@@ -36,13 +37,6 @@ class TrainJob:
     validate: Validate | None = None
     select_metric: str | None = None  # higher is better
     extra_summary: dict[str, Any] = field(default_factory=dict)
-
-
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA; a no-op context on CPU (float32 there)."""
-    return torch.autocast(
-        device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
-    )
 
 
 def standardized_batch(

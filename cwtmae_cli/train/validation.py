@@ -15,8 +15,9 @@ from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import autocast
 
 
-def make_validate(val_set: Any, n_classes: int, batch_size: int):
-    """Validation over rank-strided windows; loss and confusion counts summed over ranks."""
+def make_validate(val_set: Any, n_classes: int, batch_size: int, precision: str = "fp32"):
+    """Validation over rank-strided windows; loss and confusion counts summed over ranks.
+    ``precision`` (resolved: bf16 or fp32) is training's, so selection sees its numerics."""
     from cwtmae_cli.metrics import summary_scores
     from cwtmae_cli.model import standardize_windows
 
@@ -27,7 +28,7 @@ def make_validate(val_set: Any, n_classes: int, batch_size: int):
         for lo in range(0, len(positions), batch_size):
             x, y = val_set.get_batch(positions[lo : lo + batch_size])
             x, y = standardize_windows(x.to(ctx.device)), y.to(ctx.device)
-            with autocast(ctx.device):
+            with autocast(ctx.device, precision):
                 logits = model(x).float()  # (B, K)
             loss_sum[0] += F.cross_entropy(logits, y, reduction="sum").double()
             loss_sum[1] += len(y)

@@ -3,10 +3,12 @@ finish. Shared by ``pretrain`` and ``finetune``; they differ only in how they bu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cwtmae_cli.runtime.precision import resolve_precision
 from cwtmae_cli.train.config import resolved_settings
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.engine import Engine
@@ -42,6 +44,8 @@ def run_worker(
     finish: Finish | None = None,
 ) -> dict[str, Any]:
     """Train ``plan`` on this rank; rank 0 writes the run folder and returns the summary."""
+    precision = resolve_precision(plan.config.precision, ctx.device)  # never "auto" from here
+    plan = dataclasses.replace(plan, config=plan.config.replace(precision=precision))
     config = plan.config
     seed_everything(config.seed)  # model initialisation: identical on every rank
     job = build(plan, ctx)

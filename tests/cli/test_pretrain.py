@@ -82,8 +82,10 @@ def test_defaults_are_announced_and_the_run_folder_is_complete(pretrain_run) -> 
     assert (config["steps"], config["lr"], config["log_every"]) == (12, 0.002, 3)  # flag > toml
     # resolved values, not what was asked: the device used, the preset's mask ratio, the model
     assert (config["device"], config["mask_ratio"], config["epochs"]) == ("cpu", 0.75, 12.0)
+    assert config["precision"] == "fp32"  # --precision auto on a CPU (bf16 measured slower)
     meta = read_meta(run / "checkpoints" / "step-0000012")
     assert config["model_config"] == meta["model_config"]
+    assert meta["run_config"]["precision"] == "fp32"  # the checkpoint records it too
     assert not [k for k, v in config.items() if v is None or v == "auto"], config
     losses = [r["loss"] for r in RunDir(run).read_metrics() if r["kind"] == "train"]
     assert len(losses) == 4 and losses[-1] < losses[0]

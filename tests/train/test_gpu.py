@@ -40,7 +40,7 @@ def test_autocast_runs_the_network_in_bf16_and_keeps_the_loss_float32_and_finite
     seen: dict[str, torch.dtype] = {}
     hook = model.encoder.blocks[0].attn.qkv.register_forward_hook(
         lambda module, args, out: seen.update(qkv=out.dtype))  # returns None
-    with autocast(CUDA):
+    with autocast(CUDA, "bf16"):
         parts = model.forward_with_parts(sine_batch().to(CUDA))
     hook.remove()
     assert seen["qkv"] == torch.bfloat16  # autocast really is on inside the model
@@ -60,7 +60,7 @@ def test_a_few_bf16_steps_lower_the_loss_on_a_fixed_batch() -> None:
     losses = []
     for _ in range(20):
         torch.manual_seed(1)  # the same masks every step: a pure fitting problem
-        with autocast(CUDA):
+        with autocast(CUDA, "bf16"):
             loss = model(x)[0]
         assert torch.isfinite(loss), losses
         opt.zero_grad()
@@ -74,7 +74,7 @@ def test_scalogram_on_cuda_matches_the_cpu_one() -> None:
     model = build_mae("tiny")
     x = sine_batch(4)
     cpu = model.encoder.images(x)
-    with autocast(CUDA):
+    with autocast(CUDA, "bf16"):
         gpu = model.to(CUDA).encoder.images(x.to(CUDA))
     assert gpu.dtype == torch.float32 and gpu.device.type == "cuda"
     torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-4, rtol=1e-4)
