@@ -53,13 +53,14 @@ class RandomWindows:
 
 
 def flops_per_window(
-    objective: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device
+    objective: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
+    precision: str = "fp32",
 ) -> float:
     """Forward + backward FLOPs of one batch, per window."""
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
-    with counter, autocast(device):
+    with counter, autocast(device, precision):
         objective(x, y)["loss"].backward()
     objective.zero_grad(set_to_none=True)
     return counter.get_total_flops() / x.shape[0]
@@ -73,6 +74,7 @@ def bench(kind: str, args: argparse.Namespace, device: torch.device) -> dict[str
         batch_size=args.batch_size,
         device=str(device),
         compile=args.compile,
+        precision=args.precision,
     )
     if kind == "pretrain":
         model = build_mae(args.preset)
@@ -91,7 +93,7 @@ def bench(kind: str, args: argparse.Namespace, device: torch.device) -> dict[str
     engine = Engine(config, job, DistContext.single(device), run=None)
     positions = np.arange(args.batch_size)
     x, y = data.get_batch(positions)
-    flops = flops_per_window(objective, x.to(device), y.to(device), device)
+    flops = flops_per_window(objective, x.to(device), y.to(device), device, engine.precision)
     for _ in range(args.warmup):
         engine._train_step(positions)
     if device.type == "cuda":
@@ -114,7 +116,7 @@ def bench(kind: str, args: argparse.Namespace, device: torch.device) -> dict[str
         "kind": kind,
         "preset": args.preset,
         "device": str(device),
-        "dtype": "bf16 autocast" if device.type == "cuda" else "float32",
+        "dtype": "bf16 autocast" if engine.precision == "bf16" else "float32",
         "threads": torch.get_num_threads(),
         "batch_size": args.batch_size,
         "parameters": sum(p.numel() for p in model.parameters()),
@@ -127,6 +129,24 @@ def bench(kind: str, args: argparse.Namespace, device: torch.device) -> dict[str
         if device.type == "cuda"
         else None,
     }
+
+
+def print_comparison(pairs: int, threads: int | None) -> None:
+    """``--compare``: both precisions against the reference, with the machine's load."""
+    import os
+
+    from compare_paths import compare
+
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average before (1, 5, 15 min): {load}; {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} cores")
+    for precision in ("fp32", "bf16"):
+        for row in compare(pairs, precision):
+            print(f"{row['what']:26s} {precision}: {row['median_ratio']:.2f}x the eager float32 "
+                  f"reference (median of {row['pairs']} paired ratios, range "
+                  f"{row['min_ratio']:.2f}-{row['max_ratio']:.2f})", flush=True)
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"load average after (1, 5, 15 min): {load}")
 
 
 def main() -> None:
@@ -145,10 +165,17 @@ def main() -> None:
     )
     parser.add_argument("--compile", action="store_true", help="torch.compile the objective")
     parser.add_argument("--only", choices=("pretrain", "finetune"), default=None)
+    parser.add_argument("--precision", default="auto", choices=("auto", "bf16", "fp32"))
+    parser.add_argument("--compare", action="store_true",
+                        help="ratios against the plain eager float32 reference (CPU; "
+                        "benchmarks/compare_paths.py), fp32 and bf16 side by side")
+    parser.add_argument("--pairs", type=int, default=5, help="interleaved pairs for --compare")
     parser.add_argument("--json", action="store_true", help="print one JSON line per result")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.compare:
+        return print_comparison(args.pairs, args.threads)
     device = resolve_device(args.device)
     for kind in (args.only,) if args.only else ("pretrain", "finetune"):
         result = bench(kind, args, device)
