@@ -17,7 +17,8 @@ InputPath = Annotated[
     Path,
     typer.Argument(
         help=(
-            "An EDF/BDF file, a WFDB record (rec, rec.hea, rec.dat or rec.mat) or a folder of them."
+            "An EDF/BDF file, an MNE raw .fif file, a WFDB record (rec, rec.hea, rec.dat or "
+            "rec.mat) or a folder of them."
         ),
         show_default=False,
     ),

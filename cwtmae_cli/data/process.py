@@ -97,6 +97,7 @@ def _open_stream(item: SourceItem, recipe: Recipe) -> tuple[RecordingStream, flo
         recording_id=item.recording_id,
         first_channel_fallback=sig.first_channel_fallback,
         read_annotations=recipe.source.annotations != "none",
+        epoch_s=recipe.source.epoch_s or sig.window_s,
     )
     duration_s = stream.n_samples / stream.recording.fs_hz
     if duration_s < sig.window_s and not recipe.window_policy.cover:

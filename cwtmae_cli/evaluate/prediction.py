@@ -8,7 +8,7 @@ padded) or every ``stride_s`` seconds, run quality control, classify the good wi
 (see :mod:`inference`), and write one row per window.
 
 Inputs and outputs are named by :mod:`~cwtmae_cli.evaluate.prediction_paths`. Inputs: an
-EDF/BDF file, a WFDB record (``rec``, ``rec.hea``, ``rec.dat`` or ``rec.mat``, the PhysioNet
+EDF/BDF or FIF file, a WFDB record (``rec``, ``rec.hea``, ``rec.dat`` or ``rec.mat``, the PhysioNet
 challenges' layout), or a folder of them (not recursive). In a folder, annotation-only files
 whose name contains ``Hypnogram`` are not recordings and are skipped. Outputs:
 ``<out>/<recording>_pred.<tsv|csv|json|edf>`` or BIDS ``<recording>_events.tsv`` + ``.json``
@@ -122,7 +122,7 @@ class Predictor:
     ) -> tuple[np.ndarray, np.ndarray, list[str | None], InputInfo]:
         """Raw windows (W, L) float32 (``(W, C, L)`` for several channels), onsets (W,) s, QC
         reasons and what was read (channel, rate, start) of one recording."""
-        from cwtmae_cli.data.readers.dispatch import is_edf, read_recording
+        from cwtmae_cli.data.readers.dispatch import header_name, read_recording
         from cwtmae_cli.data.resample import resample
         from cwtmae_cli.data.windows import quality_reasons
 
@@ -133,9 +133,7 @@ class Predictor:
             channel_in_file=",".join(rec.channels[:n_channels]),
             fs_in_hz=float(rec.fs_hz),
             start=rec.start,
-            start_source=("EDF header" if is_edf(Path(path)) else "WFDB header")
-            if rec.start
-            else None,
+            start_source=header_name(Path(path)) if rec.start else None,
         )
         signal = rec.signal[:n_channels]  # (C, n)
         raw_quality: list[str | None] = []

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from cwtmae_cli.errors import CwtmaeError, DataError
 
-SIGNAL_SUFFIXES = (".edf", ".bdf")
+SIGNAL_SUFFIXES = (".edf", ".bdf", ".fif")
+# MNE's FIF files that hold no raw recording (events, epochs, evoked data, ICA, ...)
+_NOT_RAW_FIF = re.compile(r"[-_](eve|epo|ave|annot|ica|cov|fwd|inv|trans|proj|sol)\.fif$", re.I)
 WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 _BIDS_DATATYPE = re.compile(r"_(eeg|ieeg|meg|nirs|emg|ecg|physio|beh)$")
 
@@ -28,12 +30,16 @@ def find_recordings(path: Path) -> list[Path]:
         found: set[Path] = set()
         for child in path.iterdir():
             suffix = child.suffix.lower()
-            if suffix in SIGNAL_SUFFIXES and "hypnogram" not in child.name.lower():
+            if (
+                suffix in SIGNAL_SUFFIXES
+                and "hypnogram" not in child.name.lower()
+                and not _NOT_RAW_FIF.search(child.name)
+            ):
                 found.add(child)
             elif suffix == ".hea":
                 found.add(child.with_suffix(""))
         if not found:
-            raise DataError(f"no EDF/BDF file or WFDB record (.hea) in folder {path}")
+            raise DataError(f"no EDF/BDF/FIF file or WFDB record (.hea) in folder {path}")
         return sorted(found)
     if path.is_file() and path.suffix.lower() in SIGNAL_SUFFIXES:
         return [path]
@@ -41,7 +47,7 @@ def find_recordings(path: Path) -> list[Path]:
     if record is not None:
         return [record]
     if path.exists():
-        raise DataError(f"{path} is not an EDF/BDF file or a WFDB record (.hea)")
+        raise DataError(f"{path} is not an EDF/BDF/FIF file or a WFDB record (.hea)")
     raise DataError(f"no recording at {path}")
 
 

@@ -75,3 +75,26 @@ def test_unknown_format_lists_the_formats(ckpt, folder, tmp_path):
     result = _predict(folder, ckpt, tmp_path, "--format", "xml")
     assert result.exit_code == 2
     assert "tsv, csv, json, edf, bids" in result.stderr
+
+
+def test_predict_reads_mne_fif_files(ckpt, tmp_path):
+    import json
+
+    mne = pytest.importorskip("mne")
+    src = tmp_path / "in"
+    src.mkdir()
+    rng = np.random.default_rng(5)
+    info = mne.create_info(["EEG Fpz-Cz"], 100.0, ["eeg"])
+    raw = mne.io.RawArray(rng.normal(0, 20e-6, (1, 9000)), info, verbose="error")
+    raw.set_meas_date(1_600_000_000)
+    raw.save(src / "night_raw.fif", verbose="error")
+    mne.write_events(src / "night-eve.fif", np.array([[0, 0, 1]]), verbose="error")  # not raw
+    out = tmp_path / "out"
+    result = _predict(src, ckpt, out)
+    assert result.exit_code == 0, result.output
+    rows = read_table(out / "night_raw_pred.tsv")
+    assert [float(r["onset_s"]) for r in rows] == [0.0, 30.0, 60.0]
+    side = json.loads((out / "night_raw_pred.json").read_text())
+    assert side["recording_start"] == "2020-09-13T12:26:40"
+    assert side["recording_start_source"] == "FIF header"
+    assert not list(out.glob("night-eve*"))

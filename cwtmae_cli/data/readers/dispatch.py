@@ -1,8 +1,10 @@
-"""Readers: EDF/EDF+/BDF through MNE, WFDB records through ``wfdb``; each returns a Recording.
+"""Readers: EDF/EDF+/BDF and FIF through MNE, WFDB records through ``wfdb``; each returns a
+Recording.
 
 Only the requested channels are loaded. Signals come back in the file's physical units (µV, mV),
 not MNE's SI volts. Labelled intervals come from the file's own annotations (EDF+), a paired
-annotation file (a Sleep-EDF hypnogram), or the rhythm notes of a WFDB ``.atr`` file.
+annotation file (a Sleep-EDF hypnogram; a text hypnogram or a CSV label table, see
+:mod:`label_files`), or the rhythm notes of a WFDB ``.atr`` file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from cwtmae_cli.data.readers.channels import match_channel, pick_channels
+from cwtmae_cli.data.readers.fif_reader import is_fif, open_fif
+from cwtmae_cli.data.readers.label_files import is_label_file, read_label_file
 from cwtmae_cli.data.readers.recording import Interval, Recording
 from cwtmae_cli.data.readers.wfdb_reader import WFDB_SUFFIXES, read_wfdb
 from cwtmae_cli.errors import DataError
@@ -24,6 +28,12 @@ def is_edf(path: Path) -> bool:
     return Path(path).suffix.lower() in EDF_SUFFIXES
 
 
+def header_name(path: Path) -> str:
+    """Which header a recording's start comes from: ``EDF header``, ``FIF header``, ``WFDB
+    header``."""
+    return "EDF header" if is_edf(path) else "FIF header" if is_fif(path) else "WFDB header"
+
+
 def read_recording(
     path: Path,
     channels: list[str] | None = None,
@@ -33,6 +43,7 @@ def read_recording(
     recording_id: str | None = None,
     first_channel_fallback: bool = False,
     read_annotations: bool = True,
+    epoch_s: float = 30.0,
 ) -> Recording:
     """Read one recording: an EDF/EDF+/BDF file, or a WFDB record (with or without extension).
 
@@ -40,7 +51,8 @@ def read_recording(
     ``first_channel_fallback`` a missing single channel falls back to the file's first channel
     (the ``mitdb-af`` recipe: ``MLII``, else the first lead). ``annotations``: a paired EDF+
     annotation file (hypnogram) or a WFDB annotation file (``100.atr``); by default the EDF+
-    file's own annotations or ``<record>.atr`` when present (none if not ``read_annotations``).
+    file's own annotations or ``<record>.atr`` when present (none if not ``read_annotations``);
+    a text hypnogram of ``epoch_s``-second epochs or a CSV label table for any format.
     """
     stream = open_recording(
         path,
@@ -50,6 +62,7 @@ def read_recording(
         recording_id=recording_id,
         first_channel_fallback=first_channel_fallback,
         read_annotations=read_annotations,
+        epoch_s=epoch_s,
     )
     rec = stream.recording
     rec.signal = stream.read(0, stream.n_samples)  # (C, n) physical units
@@ -80,21 +93,32 @@ def open_recording(
     recording_id: str | None = None,
     first_channel_fallback: bool = False,
     read_annotations: bool = True,
+    epoch_s: float = 30.0,
 ) -> RecordingStream:
     """Like :func:`read_recording`, but returns a :class:`RecordingStream`."""
     path = Path(path)
+    label_file = annotations if annotations is not None and is_label_file(annotations) else None
+    if label_file is not None:  # read below, the same for every format
+        annotations, read_annotations = None, False
     if is_edf(path):
         stream = _open_edf(path, channels, annotations, first_channel_fallback, read_annotations)
     elif path.suffix.lower() in WFDB_SUFFIXES or path.with_suffix(".hea").exists():
         whole = read_wfdb(path, channels, annotations, first_channel_fallback, read_annotations)
         signal, whole.signal = whole.signal, whole.signal[:, :0]
         stream = RecordingStream(whole, signal.shape[1], lambda a, b: signal[:, a:b].copy())
+    elif is_fif(path):
+        opened = open_fif(path, channels, first_channel_fallback, read_annotations)
+        stream = RecordingStream(*opened)
     else:
         raise DataError(
-            f"cannot tell the format of {path}: expected an .edf/.bdf file or a WFDB record "
+            f"cannot tell the format of {path}: expected an .edf/.bdf/.fif file or a WFDB record "
             "(.hea with .dat or .mat)"
         )
     rec = stream.recording
+    if label_file is not None:
+        duration_s = stream.n_samples / rec.fs_hz
+        rec.intervals = read_label_file(Path(label_file), epoch_s, duration_s)
+        rec.source_files = [*rec.source_files, Path(label_file).name]
     rec.recording_id = recording_id or rec.recording_id
     rec.subject = subject or rec.recording_id
     return stream

@@ -137,6 +137,8 @@ def _source_spec(values: dict, where: str) -> SourceSpec:
         raise _bad(where, "source.paired_pattern", 'is needed when annotations = "paired"')
     if source.prefix_chars < 1:
         raise _bad(where, "source.prefix_chars", "must be >= 1")
+    if source.epoch_s is not None and not source.epoch_s > 0:
+        raise _bad(where, "source.epoch_s", f"must be > 0, got {source.epoch_s}")
     _check_inside(source, where)
     if source.subject_regex:
         problem = subject_regex_problem(source.subject_regex)

@@ -29,6 +29,7 @@ class SourceSpec:
     prefix_chars: int = 6
     annotation_ext: str = "atr"
     mne_folder: str = ""
+    epoch_s: float | None = None  # a paired text hypnogram's epoch; None: signal.window_s
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ def _write(tmp_path: Path, text: str) -> Path:
         ('format = "edf"\n[signal]\nwindow_s = 0.015\n', "`signal.window_s`"),
         ('format = "edf"\n[trim_wake]\nwake = "W"\n', "`trim_wake.wake`"),
         ('format = "edf"\n[source]\nannotations = "maybe"\n', "`source.annotations`"),
+        ('format = "edf"\n[source]\nepoch_s = 0\n', "`source.epoch_s` must be > 0"),
         ("format = \n", "not valid TOML"),
         ('format = "wfdb"\n[signal]\nchannels = ["V1||V2"]\n', "`signal.channels` has a bad"),
     ],
