@@ -68,6 +68,22 @@ def test_edf_annotations_round_trip_through_mne(tmp_path):
     assert raw.annotations.onset[0] == pytest.approx(7.5)
 
 
+def test_edf_annotations_open_in_edflib(tmp_path):
+    # pyedflib wraps EDFlib, the library of EDFbrowser's author: what it opens, EDFbrowser opens.
+    pyedflib = pytest.importorskip("pyedflib")
+    table = _table(start=datetime(2021, 3, 4, 23, 15, 10))
+    reader = pyedflib.EdfReader(str(write_edf_annotations(table, tmp_path / "r_pred.edf")))
+    try:
+        assert reader.filetype == pyedflib.FILETYPE_EDFPLUS
+        assert reader.getStartdatetime() == datetime(2021, 3, 4, 23, 15, 10)
+        onsets, durations, texts = reader.readAnnotations()
+    finally:
+        reader.close()
+    np.testing.assert_allclose(onsets, table.onset_s)
+    np.testing.assert_allclose(durations, 30.0)
+    assert list(texts)[:3] == [*table.labels[:2], "bad (flat)"]
+
+
 def test_edf_keeps_a_fraction_of_a_second_of_the_start(tmp_path):
     mne = pytest.importorskip("mne")
     table = _table(start=datetime(2021, 3, 4, 23, 15, 10, 250000))
