@@ -1,16 +1,23 @@
 """Synthetic Sleep-EDF-format recordings: the demo's data and the fixture of other areas' tests.
 
-A generated night is a PSG file (``EEG Fpz-Cz`` at 100 Hz and ``Temp rectal`` at 1 Hz, 30-s data
-records, as in Sleep-EDF Expanded) and an EDF+ annotation-only hypnogram
+A generated night is a PSG file (``EEG Fpz-Cz``, ``EEG Pz-Oz`` and ``EOG horizontal`` at 100 Hz
+and ``Temp rectal`` at 1 Hz, 30-s data records, as in Sleep-EDF Expanded; the demo writes only the
+first EEG and the temperature) and an EDF+ annotation-only hypnogram
 (``Sleep stage W/1/2/3/4/R/?``, ``Movement time``) named the Sleep-EDF way: ``SC4ssNE0-PSG.edf``
-with ``SC4ssNEx-Hypnogram.edf``
-(``ss`` subject, ``N`` night, ``x`` a scorer letter; pairs share their first 6 characters).
+with ``SC4ssNEx-Hypnogram.edf`` (``ss`` subject, ``N`` night, ``x`` a scorer letter; pairs share
+their first 6 characters).
 
 The night follows cycles of N1 -> N2 -> N3 -> N2 -> REM with wake at both ends, more N3 early and
 more REM late. Each stage has its typical content on a 1/f background: alpha for W, theta for N1,
 spindles and K-complexes for N2, high-amplitude delta for N3, low-voltage theta with sawtooth waves
 for REM; subjects differ in amplitude, peak frequencies and background. ``separable=True`` gives
 every stage its own clean frequency band instead, so that a tiny model learns it in seconds.
+
+``EEG Pz-Oz`` is a second EEG of the same stages (more alpha in wake, smaller slow waves: these
+are frontal) on its own noise; ``EOG horizontal`` holds saccades in wake, bursts of rapid eye
+movements in REM, slow rolling movements in N1, and the frontal slow waves of N3 picked up by the
+eye electrodes. Both come from a random stream of their own, so ``EEG Fpz-Cz`` is the same signal
+as before they existed.
 
 Files are written by :func:`cwtmae_cli.data.edf_writer.write_edf` (re-exported here).
 """
@@ -24,8 +31,11 @@ from scipy.ndimage import uniform_filter1d
 from scipy.signal import sawtooth
 
 from cwtmae_cli.data.edf_writer import write_edf
+from cwtmae_cli.demo.eog import synthesize_eog
+from cwtmae_cli.demo.noise import band_noise, pink_noise
 
-__all__ = ["DESCRIPTIONS", "night_codes", "synthesize_eeg", "write_edf", "write_sleep_edf_dataset"]
+__all__ = ["DESCRIPTIONS", "night_codes", "synthesize_eeg", "synthesize_eog", "write_edf",
+           "write_sleep_edf_dataset"]
 
 EPOCH_S = 30.0
 EEG_FS_HZ = 100.0
@@ -64,6 +74,9 @@ _SEPARABLE = {
     "?": (2, 25, 0, 0, 0, 0),
     "M": (2, 0, 0, 40, 0, 0),
 }
+# Pz-Oz: occipital alpha stronger in wake, frontal slow waves and K-complexes weaker
+_PZ_OZ = {code: (bg, alpha * (1.8 if code in "W?" else 1.0), theta, delta * 0.6, sigma, beta)
+          for code, (bg, alpha, theta, delta, sigma, beta) in _REALISTIC.items()}
 # Transient events per second: (spindles, K-complexes, sawtooth bursts); realistic nights only.
 _EVENT_RATES_HZ = {
     "2": (0.12, 0.05, 0.0),
@@ -107,22 +120,6 @@ def night_codes(n_epochs: int, rng: np.random.Generator) -> list[str]:
     if n_sleep >= 60:
         codes[wake_start + int(rng.integers(n_sleep // 3, 2 * n_sleep // 3))] = "M"
     return codes + ["W"] * wake_end + ["?"]
-
-
-def _band_noise(n: int, rng: np.random.Generator, center_hz: float, width_hz: float) -> np.ndarray:
-    """Unit-std noise of length n whose spectrum is a Gaussian bump at center_hz."""
-    freqs_hz = np.fft.rfftfreq(n, d=1.0 / EEG_FS_HZ)
-    gain = np.exp(-0.5 * ((freqs_hz - center_hz) / width_hz) ** 2)
-    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n)
-    return x / (x.std() + 1e-12)
-
-
-def _pink_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndarray:
-    """Unit-std 1/f^exponent noise of length n (above 0.3 Hz)."""
-    freqs_hz = np.fft.rfftfreq(n, d=1.0 / EEG_FS_HZ)
-    gain = 1.0 / np.maximum(freqs_hz, 0.3) ** (exponent / 2)
-    x = np.fft.irfft(np.fft.rfft(rng.standard_normal(n)) * gain, n)
-    return x / (x.std() + 1e-12)
 
 
 def _subject_traits(rng: np.random.Generator, separable: bool) -> dict[str, float]:
@@ -174,11 +171,14 @@ def _add_events(eeg: np.ndarray, codes: list[str], traits: dict, rng: np.random.
 
 
 def synthesize_eeg(
-    codes: list[str], rng: np.random.Generator, separable: bool = False, traits: dict | None = None
+    codes: list[str], rng: np.random.Generator, separable: bool = False, traits: dict | None = None,
+    table: dict[str, tuple] | None = None, direct_noise: bool = False,
 ) -> np.ndarray:
-    """EEG in uV, shape (len(codes) * 3000,), at 100 Hz, one 30-s epoch per stage code."""
+    """EEG in uV, shape (len(codes) * 3000,), at 100 Hz, one 30-s epoch per stage code
+    (``table``: band amplitudes per stage, default the Fpz-Cz ones; ``direct_noise``: the
+    cheaper noise stream of :mod:`cwtmae_cli.demo.noise`)."""
     traits = traits or _subject_traits(rng, separable)
-    table = _SEPARABLE if separable else _REALISTIC
+    table = table or (_SEPARABLE if separable else _REALISTIC)
     n = len(codes) * SAMPLES_PER_EPOCH
     amps = np.array([table[c] for c in codes], dtype=float)  # (E, bands)
     amps *= rng.lognormal(0.0, traits["epoch_spread"], size=amps.shape)
@@ -187,15 +187,23 @@ def synthesize_eeg(
         if not amps[:, b].any():
             continue
         if band == "bg":
-            carrier = _pink_noise(n, rng, traits["exponent"])
+            carrier = pink_noise(n, rng, traits["exponent"], EEG_FS_HZ, direct_noise)
         else:
             width_hz = 0.4 if band == "delta" else (3.0 if band == "beta" else 1.0)
-            carrier = _band_noise(n, rng, traits[band], width_hz)
+            carrier = band_noise(n, rng, traits[band], width_hz, EEG_FS_HZ, direct_noise)
         envelope = uniform_filter1d(np.repeat(amps[:, b], SAMPLES_PER_EPOCH), size=100)
         eeg += traits["gain"] * envelope * carrier
     if not separable:
         _add_events(eeg, codes, traits, rng)
     return eeg
+
+
+def second_channels(codes: list[str], fpz_cz_uv: np.ndarray, rng: np.random.Generator,
+                    separable: bool, traits: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``EEG Pz-Oz`` and ``EOG horizontal`` in uV for the night of ``codes`` (both (n,))."""
+    pz_oz = synthesize_eeg(codes, rng, separable, traits, None if separable else _PZ_OZ,
+                           direct_noise=True)
+    return pz_oz, synthesize_eog(codes, fpz_cz_uv, rng, EEG_FS_HZ, EPOCH_S)
 
 
 def _annotations(codes: list[str]) -> list[tuple[float, float, str]]:
@@ -210,6 +218,27 @@ def _annotations(codes: list[str]) -> list[tuple[float, float, str]]:
     return runs
 
 
+def _write_psg(psg: Path, codes: list[str], rng: np.random.Generator,
+               extra_rng: np.random.Generator | None, separable: bool, traits: dict) -> None:
+    """One night's PSG: the EEG Fpz-Cz, (from ``extra_rng``, when given) EEG Pz-Oz and EOG
+    horizontal, and the rectal temperature at 1 Hz."""
+    eeg_uv = synthesize_eeg(codes, rng, separable, traits)
+    signals, names = [eeg_uv], ["EEG Fpz-Cz"]
+    if extra_rng is not None:
+        signals += second_channels(codes, eeg_uv, extra_rng, separable, traits)
+        names += ["EEG Pz-Oz", "EOG horizontal"]
+    n_s = len(codes) * int(EPOCH_S)
+    temp_c = 37.0 + 0.2 * rng.standard_normal() - 0.4 * np.arange(n_s) / n_s
+    write_edf(
+        psg,
+        [*signals, temp_c + 0.01 * rng.standard_normal(n_s)],
+        [EEG_FS_HZ] * len(signals) + [1.0],
+        [*names, "Temp rectal"],
+        units=["uV"] * len(signals) + ["DegC"],
+        record_duration_s=EPOCH_S,
+    )
+
+
 def write_sleep_edf_dataset(
     out_dir: Path,
     n_subjects: int = 4,
@@ -217,11 +246,13 @@ def write_sleep_edf_dataset(
     seed: int = 0,
     separable: bool = False,
     nights_per_subject: int = 1,
+    extra_channels: bool = True,
 ) -> list[tuple[Path, Path]]:
     """Writes Sleep-EDF-format (PSG, hypnogram) pairs into ``out_dir`` and returns them.
 
     Subject ``s`` night ``N`` depends only on (seed, s, N), so adding subjects keeps the others.
-    ``minutes`` is rounded to whole 30-s epochs and must be >= 10.
+    ``minutes`` is rounded to whole 30-s epochs and must be >= 10. ``extra_channels=False``
+    leaves out ``EEG Pz-Oz`` and ``EOG horizontal`` (the rest of the file is the same).
     """
     if not 1 <= n_subjects <= 100 or not 1 <= nights_per_subject <= 9:
         raise ValueError("n_subjects must be 1..100 and nights_per_subject 1..9 (Sleep-EDF names)")
@@ -234,21 +265,12 @@ def write_sleep_edf_dataset(
         for night in range(1, nights_per_subject + 1):
             rng = np.random.default_rng([seed, subject, night])
             codes = night_codes(n_epochs, rng)
-            eeg_uv = synthesize_eeg(codes, rng, separable, traits)
-            n_s = len(codes) * int(EPOCH_S)
-            temp_c = 37.0 + 0.2 * rng.standard_normal() - 0.4 * np.arange(n_s) / n_s
+            extra_rng = np.random.default_rng([seed, subject, night, 1]) if extra_channels else None
             stem = f"SC4{subject:02d}{night}E"
             letter = _SCORER_LETTERS[(subject + night) % len(_SCORER_LETTERS)]
             psg = out_dir / f"{stem}0-PSG.edf"
             hyp = out_dir / f"{stem}{letter}-Hypnogram.edf"
-            write_edf(
-                psg,
-                [eeg_uv, temp_c + 0.01 * rng.standard_normal(n_s)],
-                [EEG_FS_HZ, 1.0],
-                ["EEG Fpz-Cz", "Temp rectal"],
-                units=["uV", "DegC"],
-                record_duration_s=EPOCH_S,
-            )
+            _write_psg(psg, codes, rng, extra_rng, separable, traits)
             write_edf(hyp, [], [], [], annotations=_annotations(codes))
             pairs.append((psg, hyp))
     (out_dir / "SYNTHETIC.txt").write_text(

@@ -23,9 +23,9 @@ STAGE_OF = {
 }
 
 
-def _epochs(psg: Path, hyp: Path) -> dict[str, np.ndarray]:
-    """Stage -> (n_epochs, 3000) EEG in uV, cut along the hypnogram."""
-    eeg_uv = mne.io.read_raw_edf(psg, verbose="error").get_data(picks=["EEG Fpz-Cz"])[0] * 1e6
+def _epochs(psg: Path, hyp: Path, channel: str = "EEG Fpz-Cz") -> dict[str, np.ndarray]:
+    """Stage -> (n_epochs, 3000) of ``channel`` in uV, cut along the hypnogram."""
+    eeg_uv = mne.io.read_raw_edf(psg, verbose="error").get_data(picks=[channel])[0] * 1e6
     by_stage: dict[str, list[np.ndarray]] = {}
     for ann in mne.read_annotations(hyp):
         stage = STAGE_OF.get(ann["description"])
@@ -58,11 +58,13 @@ def test_files_are_named_and_paired_the_sleep_edf_way(night: list[tuple[Path, Pa
 
 def test_psg_reads_back_with_mixed_rates(night: list[tuple[Path, Path]]) -> None:
     raw = mne.io.read_raw_edf(night[0][0], verbose="error")
-    assert raw.ch_names == ["EEG Fpz-Cz", "Temp rectal"]
-    assert list(raw._raw_extras[0]["n_samps"]) == [3000, 30]  # per 30-s record: 100 Hz and 1 Hz
+    assert raw.ch_names == ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal", "Temp rectal"]
+    # per 30-s record: 100 Hz and 1 Hz
+    assert list(raw._raw_extras[0]["n_samps"]) == [3000, 3000, 3000, 30]
     assert raw.n_times == 40 * 60 * 100
-    eeg_uv, temp = raw.get_data() * np.array([[1e6], [1.0]])
-    assert 5 < eeg_uv.std() < 100 and np.isfinite(eeg_uv).all()
+    *signals_uv, temp = raw.get_data() * np.array([[1e6], [1e6], [1e6], [1.0]])
+    for signal_uv in signals_uv:
+        assert 5 < signal_uv.std() < 100 and np.isfinite(signal_uv).all()
     assert 35 < temp.mean() < 39
 
 
@@ -116,6 +118,48 @@ def test_stage_spectra_are_stage_typical(night: list[tuple[Path, Path]]) -> None
     assert theta["N1"] > theta["W"] and theta["REM"] > theta["W"]
     sigma_share = {s: _band_power(w, 11.5, 15) / _band_power(w, 0.5, 30) for s, w in stages.items()}
     assert sigma_share["N2"] > 1.5 * sigma_share["REM"]  # spindles
+
+
+def test_the_second_eeg_and_the_eog_follow_the_stages(night: list[tuple[Path, Path]]) -> None:
+    pz = _epochs(*night[0], channel="EEG Pz-Oz")
+    eog = _epochs(*night[0], channel="EOG horizontal")
+    fpz = _epochs(*night[0])
+    delta = {s: _band_power(w, 0.5, 2.0) for s, w in pz.items()}
+    alpha = {s: _band_power(w, 8.0, 12.0) for s, w in pz.items()}
+    assert delta["N3"] > 5 * delta["W"] and alpha["W"] > 5 * alpha["N2"]
+    assert _band_power(pz["W"], 8.0, 12.0) > _band_power(fpz["W"], 8.0, 12.0)  # occipital alpha
+    assert not np.allclose(pz["N2"], fpz["N2"])  # its own signal, not a copy
+    # eye movements: steps of ~100 uV within 50 ms in wake and REM; N2 and N3 eyes are still
+    # (N3's slow waves picked up from the frontal EEG change far less in 50 ms)
+    jumps = {s: np.mean(np.abs(w[:, 5:] - w[:, :-5]).max(axis=1)) for s, w in eog.items()}
+    assert jumps["REM"] > 5 * jumps["N2"] and jumps["W"] > 5 * jumps["N2"]
+    assert jumps["REM"] > 2.5 * jumps["N3"] and jumps["N1"] < jumps["W"] / 2
+    # the frontal slow waves of N3 reach the eye electrodes
+    eog_delta = {s: _band_power(w, 0.5, 2.0) for s, w in eog.items()}
+    assert eog_delta["N3"] > 3 * eog_delta["N2"]
+
+
+def test_the_extra_channels_leave_the_first_eeg_as_it_was(night: list[tuple[Path, Path]]) -> None:
+    from cwtmae_cli.demo.synthetic import _subject_traits, synthesize_eeg
+
+    rng = np.random.default_rng([3, 0, 1])  # seed 3, subject 0, night 1
+    codes = night_codes(80, rng)
+    expected = synthesize_eeg(codes, rng, False, _subject_traits(np.random.default_rng([3, 0, 0]),
+                                                                 False))
+    raw = mne.io.read_raw_edf(night[0][0], verbose="error")
+    eeg_uv = raw.get_data(picks=["EEG Fpz-Cz"])[0] * 1e6
+    step_uv = np.ptp(expected) / 65535  # EDF's 16-bit resolution over the channel's range
+    np.testing.assert_allclose(eeg_uv, expected, atol=step_uv)
+
+
+def test_without_the_extra_channels_the_rest_of_the_file_is_the_same(tmp_path: Path) -> None:
+    full = write_sleep_edf_dataset(tmp_path / "a", n_subjects=1, minutes=15, seed=7)[0][0]
+    lean = write_sleep_edf_dataset(tmp_path / "b", n_subjects=1, minutes=15, seed=7,
+                                   extra_channels=False)[0][0]
+    a, b = (mne.io.read_raw_edf(p, verbose="error") for p in (full, lean))
+    assert b.ch_names == ["EEG Fpz-Cz", "Temp rectal"]
+    for name in b.ch_names:
+        np.testing.assert_array_equal(a.get_data(picks=[name]), b.get_data(picks=[name]))
 
 
 def test_separable_stages_own_distinct_bands(tmp_path: Path) -> None:
