@@ -447,6 +447,10 @@ MUTANTS: tuple[Mutant, ...] = (
     m("tensorboard-step-off-by-one", "train/tensorboard.py",
       'step = int(record["step"])', 'step = int(record["step"]) + 1',
       "tests/cli/test_pretrain.py", "off-by-one", "TensorBoard scalars one step late"),
+    m("tensorboard-resume-no-purge", "train/worker.py",
+      "purge = engine.step + 1 if plan.resume_ckpt is not None else None", "purge = None",
+      "tests/train/test_tensorboard.py", "missing step",
+      "a resumed run does not tell TensorBoard to drop the steps it redoes"),
 )
 
 
