@@ -68,8 +68,9 @@ def label_spec(labels: dict[str, Any]) -> LabelSpec:
 def _annotation_file(path: Path, source: dict[str, Any]) -> Path | None:
     """The annotation file ``prepare`` would pair with ``path`` (None: the file's own)."""
     from cwtmae_cli.data.readers.dispatch import is_edf
+    from cwtmae_cli.data.readers.fif_reader import is_fif
 
-    if is_edf(path):
+    if is_edf(path) or is_fif(path):
         if source.get("annotations") != "paired" or not source.get("paired_pattern"):
             return None
         prefix = path.name[: int(source.get("prefix_chars", 6))]
@@ -88,15 +89,18 @@ def find_reference(
     Raises DataError when annotations are there but cannot be read or mapped.
     """
     from cwtmae_cli.data.readers.dispatch import is_edf, open_recording
+    from cwtmae_cli.data.readers.fif_reader import is_fif
 
     path = Path(path)
     recipe = recipe_of(meta)
     if recipe is None:
         return None
-    ann = _annotation_file(path, recipe.get("source") or {})
-    if ann is None and not is_edf(path):
+    source = recipe.get("source") or {}
+    ann = _annotation_file(path, source)
+    if ann is None and not (is_edf(path) or is_fif(path)):
         return None  # a WFDB record without its annotation file
-    stream = open_recording(path, [channel], ann, read_annotations=True)
+    epoch_s = source.get("epoch_s") or (recipe.get("signal") or {}).get("window_s") or 30.0
+    stream = open_recording(path, [channel], ann, read_annotations=True, epoch_s=epoch_s)
     intervals = stream.recording.intervals
     if not intervals:
         return None

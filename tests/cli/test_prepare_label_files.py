@@ -60,6 +60,12 @@ def _source(tmp_path: Path, labels: dict[str, str], suffix: str = "txt") -> tupl
     return source, recipe
 
 
+def _windows_of_15_s_epochs_of_30_s(recipe: Path) -> None:
+    text = recipe.read_text()
+    text = text.replace('channels = ["Fpz-Cz"]', 'channels = ["Fpz-Cz"]\nwindow_s = 15')
+    recipe.write_text(text.replace("prefix_chars = 4", "prefix_chars = 4\nepoch_s = 30"))
+
+
 def _prepare(source: Path, recipe: Path, out: Path, *extra: str):
     args = ["prepare", str(recipe), "--source", str(source), "--out", str(out), *extra]
     return runner.invoke(app, args)
@@ -78,13 +84,28 @@ def test_text_hypnograms_label_the_windows_through_the_map(tmp_path):
 
 def test_the_epoch_length_of_the_recipe(tmp_path):
     source, recipe = _source(tmp_path, {"s001": "W\n2\n2\nR\n"})
-    text = recipe.read_text()
-    text = text.replace('channels = ["Fpz-Cz"]', 'channels = ["Fpz-Cz"]\nwindow_s = 15')
-    recipe.write_text(text.replace("prefix_chars = 4", "prefix_chars = 4\nepoch_s = 30"))
+    _windows_of_15_s_epochs_of_30_s(recipe)
     out = tmp_path / "s.zarr"
     result = _prepare(source, recipe, out)
     assert result.exit_code == 0, result.output
     assert open_store(out).labels[:].tolist() == [0, 0, 1, 1, 1, 1, 2, 2]  # 15-s windows
+
+
+def test_predict_overlays_the_text_hypnogram_prepare_used(tmp_path):
+    from cwtmae_cli.evaluate.reference import find_reference
+
+    # 15-s windows and no source.epoch_s: the hypnogram's epochs are the windows' 15 s
+    source, recipe = _source(tmp_path, {"s001": "W\nW\n2\n2\n2\nR\nR\nR\n"})
+    text = recipe.read_text()
+    recipe.write_text(text.replace('channels = ["Fpz-Cz"]', 'channels = ["Fpz-Cz"]\nwindow_s = 15'))
+    out = tmp_path / "s.zarr"
+    assert _prepare(source, recipe, out).exit_code == 0
+    store = open_store(out)
+    meta = {"label_names": ["W", "N2", "REM"], "store": str(out)}
+    start_s = np.asarray(store.start_s[:], dtype=np.float64)
+    ref = find_reference(source / "s001_raw.fif", meta, "Fpz-Cz", start_s, 15.0)
+    assert ref is not None and ref.source == "s001.txt"
+    assert ref.labels == [store.label_names[int(k)] for k in store.labels[:]]
 
 
 def test_csv_label_tables(tmp_path):
