@@ -27,6 +27,7 @@ from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
 from cwtmae_cli.train.pretrain import preprocessing_meta
 from cwtmae_cli.train.validation import make_validate
+from cwtmae_cli.train.window_fit import pretrained_window_note
 from cwtmae_cli.train.worker import run_worker
 from cwtmae_cli.workdir import latest_run
 
@@ -115,6 +116,9 @@ def plan_finetune(
             workdir = Path(str(config.workdir))
             notes.append(f"using pretrained checkpoint {display_path(ckpt, workdir)}")
         changes["pretrained"] = str(ckpt.resolve())
+        note = pretrained_window_note(read_meta(ckpt), train_set.fs_hz, train_set.window_s,
+                                      train_set.n_samples)
+        notes += [note] if note else []
     if plan.resume_ckpt is None:
         config = config.replace(**changes)
     return replace(plan, config=config, notes=tuple(notes), warnings=tuple(warnings))
