@@ -9,9 +9,11 @@ from pathlib import Path
 
 from cwtmae_cli.errors import CwtmaeError, DataError
 
-SIGNAL_SUFFIXES = (".edf", ".bdf", ".fif")
+SIGNAL_SUFFIXES = (".edf", ".bdf", ".fif", ".fif.gz")
 # MNE's FIF files that hold no raw recording (events, epochs, evoked data, ICA, ...)
-_NOT_RAW_FIF = re.compile(r"[-_](eve|epo|ave|annot|ica|cov|fwd|inv|trans|proj|sol)\.fif$", re.I)
+_NOT_RAW_FIF = re.compile(
+    r"[-_](eve|epo|ave|annot|ica|cov|fwd|inv|trans|proj|sol)\.fif(\.gz)?$", re.I
+)
 WFDB_SUFFIXES = (".hea", ".dat", ".mat")
 _BIDS_DATATYPE = re.compile(r"_(eeg|ieeg|meg|nirs|emg|ecg|physio|beh)$")
 
@@ -29,7 +31,7 @@ def find_recordings(path: Path) -> list[Path]:
     if path.is_dir():
         found: set[Path] = set()
         for child in path.iterdir():
-            suffix = child.suffix.lower()
+            suffix = _suffix(child)
             if (
                 suffix in SIGNAL_SUFFIXES
                 and "hypnogram" not in child.name.lower()
@@ -41,7 +43,7 @@ def find_recordings(path: Path) -> list[Path]:
         if not found:
             raise DataError(f"no EDF/BDF/FIF file or WFDB record (.hea) in folder {path}")
         return sorted(found)
-    if path.is_file() and path.suffix.lower() in SIGNAL_SUFFIXES:
+    if path.is_file() and _suffix(path) in SIGNAL_SUFFIXES:
         return [path]
     record = _wfdb_record(path)
     if record is not None:
@@ -54,7 +56,13 @@ def find_recordings(path: Path) -> list[Path]:
 def recording_id(path: Path) -> str:
     """``SC4001E0-PSG`` for ``.../SC4001E0-PSG.edf``, ``201`` for the WFDB record ``.../201``."""
     path = Path(path)
-    return path.stem if path.suffix.lower() in SIGNAL_SUFFIXES + WFDB_SUFFIXES else path.name
+    suffix = _suffix(path)
+    return path.name[: -len(suffix)] if suffix in SIGNAL_SUFFIXES + WFDB_SUFFIXES else path.name
+
+
+def _suffix(path: Path) -> str:
+    """The lower-case suffix, ``.fif.gz`` for a compressed FIF file."""
+    return ".fif.gz" if path.name.lower().endswith(".fif.gz") else path.suffix.lower()
 
 
 def output_names(recordings: list[Path]) -> dict[Path, str]:

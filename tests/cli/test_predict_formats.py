@@ -88,6 +88,7 @@ def test_predict_reads_mne_fif_files(ckpt, tmp_path):
     raw = mne.io.RawArray(rng.normal(0, 20e-6, (1, 9000)), info, verbose="error")
     raw.set_meas_date(1_600_000_000)
     raw.save(src / "night_raw.fif", verbose="error")
+    raw.save(src / "nap_raw.fif.gz", verbose="error")
     mne.write_events(src / "night-eve.fif", np.array([[0, 0, 1]]), verbose="error")  # not raw
     out = tmp_path / "out"
     result = _predict(src, ckpt, out)
@@ -98,3 +99,4 @@ def test_predict_reads_mne_fif_files(ckpt, tmp_path):
     assert side["recording_start"] == "2020-09-13T12:26:40"
     assert side["recording_start_source"] == "FIF header"
     assert not list(out.glob("night-eve*"))
+    assert (out / "nap_raw_pred.tsv").is_file()  # the id of a compressed FIF file

@@ -21,7 +21,7 @@ extends = "edf"
 name = "txt-hypnograms"
 
 [source]
-pattern = ["*_raw.fif"]
+pattern = ["*_raw.fif", "*_raw.fif.gz"]
 annotations = "paired"
 paired_pattern = "{prefix}*.%s"
 prefix_chars = 4
@@ -106,6 +106,18 @@ def test_predict_overlays_the_text_hypnogram_prepare_used(tmp_path):
     ref = find_reference(source / "s001_raw.fif", meta, "Fpz-Cz", start_s, 15.0)
     assert ref is not None and ref.source == "s001.txt"
     assert ref.labels == [store.label_names[int(k)] for k in store.labels[:]]
+
+
+def test_a_compressed_fif_keeps_its_id(tmp_path):
+    source, recipe = _source(tmp_path, {"s001": "W\n2\n2\nR\n"})
+    raw = mne.io.read_raw_fif(source / "s001_raw.fif", verbose="error")
+    raw.save(source / "s002_raw.fif.gz", verbose="error")
+    (source / "s002.txt").write_text("R\nR\n2\nW\n")
+    out = tmp_path / "s.zarr"
+    assert _prepare(source, recipe, out).exit_code == 0
+    store = open_store(out)
+    assert [r["id"] for r in store.recordings] == ["s001_raw", "s002_raw"]
+    assert store.labels[4:].tolist() == [2, 2, 1, 0]
 
 
 def test_csv_label_tables(tmp_path):

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from cwtmae_cli.data.readers.fif_reader import fif_stem, is_fif
 from cwtmae_cli.data.recipes.recipe import Recipe
 from cwtmae_cli.data.recipes.subjects import subject_of
 from cwtmae_cli.errors import DataError, UsageError
@@ -66,7 +67,7 @@ def find_recordings(recipe: Recipe, source: Path) -> list[SourceItem]:
         reference = read_reference(source / spec.reference_file)
     items: dict[str, SourceItem] = {}
     for path in sorted(files):
-        stem = path.stem
+        stem = fif_stem(path) if is_fif(path) else path.stem  # night_raw.fif.gz: night_raw
         rid = _match(spec.recording_id_regex, stem, stem)
         if rid in items:
             raise DataError(
