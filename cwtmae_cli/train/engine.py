@@ -25,6 +25,7 @@ from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, autocast, standardized_batch
 from cwtmae_cli.train.optim import build_optimizer
+from cwtmae_cli.train.prefetch import prefetched
 from cwtmae_cli.train.rundir import RunDir
 from cwtmae_cli.train.schedule import WarmupCosine
 from cwtmae_cli.train.seeding import seed_everything
@@ -174,8 +175,10 @@ class Engine:
         self.sampler.set_epoch(epoch)
         return np.fromiter(iter(self.sampler), dtype=np.int64)  # (n_windows,)
 
-    def _train_step(self, positions: np.ndarray) -> dict[str, float]:
-        x, y = standardized_batch(self.job, positions, self.ctx.device)
+    def _train_step(self, positions: np.ndarray | None, batch=None) -> dict[str, float]:
+        """One step on the windows at ``positions``, or on ``batch`` = (x, y) already read."""
+        x, y = batch if batch is not None else standardized_batch(self.job, positions,
+                                                                   self.ctx.device)
         with autocast(self.ctx.device, self.precision):
             out = self.train_module(x, y)
         loss = out["loss"]
@@ -229,25 +232,19 @@ class Engine:
         epoch, first = divmod(self.step, self.steps_per_epoch)
         order = self._epoch_order(epoch)
         logged: dict[str, float] = {}
-        for batch in range(first, self.steps_per_epoch):
-            if self.step >= self.total_steps:
-                break
-            lo = batch * self.global_batch + self.ctx.rank * self.local_batch
-            self._window.append(self._train_step(order[lo : lo + self.local_batch]))
+        n_batches = max(0, min(self.steps_per_epoch - first, self.total_steps - self.step))
+        starts = [b * self.global_batch + self.ctx.rank * self.local_batch
+                  for b in range(first, first + n_batches)]  # this rank's slice of each batch
+        read = lambda lo: standardized_batch(  # noqa: E731 - on the prefetch thread
+            self.job, order[lo : lo + self.local_batch], self.ctx.device)
+        for batch in prefetched(read, starts):  # batch k + 1 is read while step k computes
+            self._window.append(self._train_step(None, batch))
             self.step += 1
             elapsed_s = clock.elapsed_s()
             rate = self.global_batch * (self.step - start_step) / clock.train_s(elapsed_s)
             lr = max(self.scheduler.current_lrs())
-            self.emit(
-                "step",
-                {
-                    "step": self.step,
-                    "epoch": self.step / self.steps_per_epoch,
-                    "loss": self._window[-1]["loss"],
-                    "lr": lr,
-                    "samples_per_s": rate,
-                },
-            )
+            self.emit("step", {"step": self.step, "epoch": self.step / self.steps_per_epoch,
+                               "loss": self._window[-1]["loss"], "lr": lr, "samples_per_s": rate})
             if self._log_due():
                 logged = self._log_train(lr, rate, elapsed_s)
             with clock.paused():

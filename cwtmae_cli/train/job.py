@@ -46,5 +46,7 @@ def standardized_batch(
     from cwtmae_cli.model import standardize_windows
 
     x, y = job.train_set.get_batch(positions)
+    if device.type == "cuda":  # page-locked, so the copy below really is asynchronous
+        x, y = x.pin_memory(), y.pin_memory()
     x = standardize_windows(x.to(device, non_blocking=True))
     return x, y.to(device, non_blocking=True)
