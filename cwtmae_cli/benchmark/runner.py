@@ -51,7 +51,7 @@ def score_windows(
     from cwtmae_cli.data.store.loader import WindowDataset
     from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.evaluate.evaluation import match_store
-    from cwtmae_cli.evaluate.inference import predict_proba
+    from cwtmae_cli.evaluate.inference import classify
     from cwtmae_cli.metrics import classification_metrics
     from cwtmae_cli.runtime.checkpoint import read_meta
     from cwtmae_cli.runtime.device import resolve_device
@@ -62,9 +62,9 @@ def score_windows(
     dataset = WindowDataset(store, channel=channel, labelled_only=True, positions=positions)
     torch_device = resolve_device(device)
     model, meta = load_classifier(checkpoint, device=torch_device)
-    probs = predict_proba(
-        model, len(dataset), lambda i: dataset.get_batch(i)[0], batch_size, torch_device
-    )  # (N, K)
+    windows = lambda i: dataset.get_batch(i)[0]  # noqa: E731  x (B, L)
+    probs = classify(model, windows, dataset.recording, dataset.start_s, dataset.fs_hz,
+                     batch_size=batch_size, device=torch_device)  # (N, K)
     y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
     return classification_metrics(dataset.labels, y_pred, list(meta["label_names"]))
 

@@ -15,6 +15,7 @@ from cwtmae_cli.cli.options import (
     Device,
     ForwardBatch,
     JsonOut,
+    RunContext,
     RunPrecision,
     Workdir,
 )
@@ -69,6 +70,7 @@ def evaluate(
     plot: PlotOut = None,
     per_recording: PerRecording = False,
     batch_size: ForwardBatch = 32,
+    context: RunContext = None,
     device: Device = "auto",
     precision: RunPrecision = "auto",
     workdir: Workdir = None,
@@ -77,12 +79,12 @@ def evaluate(
     from cwtmae_cli.runtime.precision import check_precision_name
     from cwtmae_cli.workdir import resolve_workdir
 
-    _check_options(split, device, json_path, plot)
+    _check_options(split, device, json_path, plot, context)
     check_precision_name(precision)
     root = resolve_workdir(workdir)
     ckpt, store = _locate(root, checkpoint, data)
     result = _evaluate_with_progress(ckpt, store, split, batch_size, device, per_recording,
-                                     precision)
+                                     precision, context)
     doc = result.to_dict()
     if result.labels_per_recording and not per_recording:
         note("labels are per recording: --per-recording scores recordings too")
@@ -92,13 +94,18 @@ def evaluate(
     _report(result, doc, json_path, plot, title=title)
 
 
-def _check_options(split: str, device: str, json_path: Path | None, plot: Path | None) -> None:
+def _check_options(
+    split: str, device: str, json_path: Path | None, plot: Path | None, context: int | None
+) -> None:
     """Usage errors before any checkpoint or store is looked at; the output folders made before
     the work, so that a path that cannot be written fails now, not after it."""
     from cwtmae_cli.errors import CwtmaeError, UsageError
     from cwtmae_cli.evaluate.evaluation import SPLIT_CHOICES, SPLITS
+    from cwtmae_cli.evaluate.inference import check_context_size
     from cwtmae_cli.runtime.device import resolve_device
 
+    if context is not None:
+        check_context_size(context)
     if split not in SPLITS:
         raise UsageError(f"unknown split `{split}`; choose {SPLIT_CHOICES}")
     resolve_device(device)
@@ -128,6 +135,7 @@ def _locate(root: Path, checkpoint: Path | None, data: Path | None) -> tuple[Pat
 def _evaluate_with_progress(
     ckpt: Path, store: Path, split: str, batch_size: int, device: str, per_recording: bool,
     precision: str = "auto",
+    context: int | None = None,
 ) -> Any:
     """The library's evaluation, with a transient progress bar on stderr."""
     from rich.progress import Progress
@@ -144,6 +152,7 @@ def _evaluate_with_progress(
             device=device,
             per_recording=per_recording,
             precision=precision,
+            context=context,
             progress=lambda done, n: bar.update(task, completed=done, total=n),
         )
 

@@ -102,6 +102,15 @@ def finetune(
             show_default=False,
         ),
     ] = None,
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context",
+            help="Windows seen per classified window, centred on it (odd): a small transformer "
+            "over their embeddings; gaps and recording edges are masked (default: 1, none).",
+            show_default=False,
+        ),
+    ] = None,
     model: ModelSize = None,
     channel: TrainChannel = None,
     epochs: Epochs = None,

@@ -91,6 +91,15 @@ TrainBatch = Annotated[
         show_default=False,
     ),
 ]
+RunContext = Annotated[
+    int | None,
+    typer.Option(
+        "--context",
+        help="Windows seen per classified window, for a checkpoint trained with --context: odd, "
+        "at most the checkpoint's; fewer mask the outer neighbours (default: the checkpoint's).",
+        show_default=False,
+    ),
+]
 Lr = Annotated[
     float | None,
     typer.Option(

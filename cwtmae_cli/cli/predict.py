@@ -8,7 +8,14 @@ from typing import Annotated, Any
 import typer
 
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
-from cwtmae_cli.cli.options import Checkpoint, Device, ForwardBatch, RunPrecision, Workdir
+from cwtmae_cli.cli.options import (
+    Checkpoint,
+    Device,
+    ForwardBatch,
+    RunContext,
+    RunPrecision,
+    Workdir,
+)
 from cwtmae_cli.wording import plural
 
 PREDICTIONS_DIR = "predictions"
@@ -107,6 +114,7 @@ def predict(
     out_dir: OutDir = None,
     fmt: Format = "tsv",
     stride_s: StrideS = None,
+    context: RunContext = None,
     plot: Plot = False,
     batch_size: ForwardBatch = 32,
     device: Device = "auto",
@@ -120,12 +128,13 @@ def predict(
     from cwtmae_cli.runtime.precision import check_precision_name
     from cwtmae_cli.workdir import resolve_workdir
 
-    _check_options(fmt, stride_s, device)  # before any folder is created or checkpoint read
+    _check_options(fmt, stride_s, device, context)  # before any folder or checkpoint is touched
     check_precision_name(precision)
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)
-    predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s, precision)
+    predictor = _predictor(root, checkpoint, device, batch_size, channel, stride_s, precision,
+                           context)
     note(f"writing predictions to {target}")
     rows, failed = _predict_all(predictor, recordings, target, fmt, plot, path.is_dir())
     if path.is_dir() and rows:
@@ -167,10 +176,14 @@ def _predict_all(
     return rows, failed
 
 
-def _check_options(fmt: str, stride_s: float | None, device: str) -> None:
+def _check_options(fmt: str, stride_s: float | None, device: str, context: int | None) -> None:
     """The usage errors of the options."""
     from cwtmae_cli.errors import UsageError
+    from cwtmae_cli.evaluate.inference import check_context_size
     from cwtmae_cli.evaluate.prediction_formats import FORMATS
+
+    if context is not None:
+        check_context_size(context)
     from cwtmae_cli.runtime.device import resolve_device
 
     if fmt not in FORMATS:
@@ -188,6 +201,7 @@ def _predictor(
     channel: str | None,
     stride_s: float | None,
     precision: str = "auto",
+    context: int | None = None,
 ) -> Any:
     """The predictor of the chosen checkpoint; the checkpoint named on stderr when it was chosen
     for the user (a default or a run folder), and the channel when it comes from the checkpoint."""
@@ -200,6 +214,7 @@ def _predictor(
     predictor = Predictor(
         ckpt, device=device, batch_size=batch_size, channel=channel, stride_s=stride_s,
         precision=precision,
+        context=context,
     )
     if channel is None:
         tried = "; the first of these names a file has" if "|" in predictor.channel else ""

@@ -102,3 +102,16 @@ class ContextWindows:
         x[torch.from_numpy(present)] = found
         y = torch.from_numpy(np.asarray(self.windows.labels)[rows[:, self.context // 2]].copy())
         return x, y
+
+
+def window_stride_s(windows: Any) -> float:
+    """Seconds between consecutive windows of a store's recordings (its window policy)."""
+    from cwtmae_cli.data.window_policy import WindowPolicy
+
+    policy = WindowPolicy.from_dict(getattr(windows, "window_policy", None), windows.window_s)
+    return float(policy.stride_s)
+
+
+def with_context(windows: Any, context: int) -> Any:
+    """``windows`` itself for ``context`` 1, else its :class:`ContextWindows` at its stride."""
+    return windows if context == 1 else ContextWindows(windows, context, window_stride_s(windows))

@@ -131,6 +131,7 @@ class EvaluationResult:
     recording_level: dict | None = None
     labels_per_recording: bool = False
     weights_sha256: str | None = None  # of the checkpoint's weights file
+    context: int = 1  # windows seen per scored window (the scored one in the middle)
     checkpoint_channel: str = ""
     precision: str = "fp32"  # the network's numerics (bf16 autocast or fp32)
     channel_mismatches: list[dict] = field(default_factory=list)
@@ -151,6 +152,7 @@ class EvaluationResult:
             "checkpoint_channel": self.checkpoint_channel,
             "channel_mismatches": self.channel_mismatches,
             "precision": self.precision,
+            "context": self.context,
             "label_names": self.label_names,
             **self.metrics,
             "per_recording": self.per_recording,
@@ -167,27 +169,29 @@ def evaluate_checkpoint(
     per_recording: bool = False,
     progress: Callable[[int, int], None] | None = None,
     precision: str = "auto",
+    context: int | None = None,
 ) -> EvaluationResult:
     """Score the classifier in ``checkpoint`` (a checkpoint folder) on the labelled windows of
     ``split`` of a store (``all``: every window, whatever its split column says). CheckpointError
     for an MAE or broken checkpoint, StoreError for a store that does not fit, DataError for an
-    empty split. ``precision`` ``auto`` is the checkpoint's training precision."""
-    from cwtmae_cli.evaluate.inference import predict_proba
+    empty split. ``precision`` ``auto`` is the checkpoint's training precision. ``context``: run
+    a context model on fewer windows than it was trained with (default: its own); UsageError for
+    an even, non-positive or wider one."""
+    from cwtmae_cli.evaluate.inference import classify
     from cwtmae_cli.runtime.checkpoint import weights_sha256
     from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.runtime.loading import load_classifier
     from cwtmae_cli.runtime.precision import checkpoint_precision
 
     checkpoint, store_path = Path(checkpoint), Path(store_path)
-    store, dataset, channel = _scored_windows(checkpoint, store_path, split)
+    store, dataset, channel, context = _scored_windows(checkpoint, store_path, split, context)
     torch_device = resolve_device(device)
     model, meta = load_classifier(checkpoint, device=torch_device)
 
     windows = lambda indices: dataset.get_batch(indices)[0]  # noqa: E731  x (B, L)
     precision = checkpoint_precision(meta, precision, torch_device)
-    probs = predict_proba(
-        model, len(dataset), windows, batch_size, torch_device, progress, precision
-    )
+    probs = classify(model, windows, dataset.recording, dataset.start_s, dataset.fs_hz, context,
+                     batch_size, torch_device, progress, precision)  # (N, K)
     where = {
         "checkpoint": str(checkpoint.resolve()),
         "store": str(store_path.resolve()),
@@ -195,6 +199,7 @@ def evaluate_checkpoint(
         "channel": channel,
         "weights_sha256": weights_sha256(checkpoint),
         "precision": precision,
+        "context": context,
     }
     return _result(probs, dataset, store, meta, per_recording, where)
 
@@ -232,11 +237,13 @@ def _result(probs, dataset, store, meta: dict, per_recording: bool, where: dict)
     )
 
 
-def _scored_windows(checkpoint: Path, store_path: Path, split: str):
+def _scored_windows(checkpoint: Path, store_path: Path, split: str, context: int | None):
     """The store, the labelled windows of ``split`` that fit the classifier in ``checkpoint``,
-    and the store channel it reads; the checks come before any model is loaded."""
+    the store channel it reads and the context it runs with; the checks come before any model
+    is loaded."""
     from cwtmae_cli.data.store.loader import WindowDataset
     from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.model.context import resolve_context
     from cwtmae_cli.runtime.checkpoint import read_meta
 
     if split not in SPLITS:
@@ -247,6 +254,7 @@ def _scored_windows(checkpoint: Path, store_path: Path, split: str):
             f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
             "checkpoint (from `cwtmae finetune`)"
         )
+    context = resolve_context(meta.get("model_config") or {}, context)
     store = open_store(store_path)
     channel = match_store(meta, store, checkpoint)
     dataset = WindowDataset(
@@ -255,7 +263,7 @@ def _scored_windows(checkpoint: Path, store_path: Path, split: str):
     if len(dataset) == 0:
         where = f"the {split} split of {store_path}" if split != "all" else str(store_path)
         raise DataError(f"{where} has no labelled windows")
-    return store, dataset, channel
+    return store, dataset, channel, context
 
 
 def _recording_level(store, probs, y_true, recording, label_names, ids) -> dict:

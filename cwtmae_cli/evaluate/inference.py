@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from cwtmae_cli.model import standardize_windows
+from cwtmae_cli.model.context import check_context_size  # noqa: F401  the CLI checks --context
 from cwtmae_cli.runtime.precision import autocast
 
 BatchFn = Callable[[np.ndarray], torch.Tensor]
@@ -83,6 +84,7 @@ def predict_proba_context(
     batch_size: int = 32,
     device: torch.device | str = "cpu",
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Softmax probabilities of a context model (``ContextClassifier``), chunk by chunk.
 
@@ -108,7 +110,8 @@ def predict_proba_context(
         with torch.inference_mode():
             for start in range(0, n_windows, batch_size):
                 rows = neighbours[start : start + batch_size]  # (B, K)
-                chunks.append(_context_chunk(model, rows, get_batch, device))
+                with autocast(device, precision):
+                    chunks.append(_context_chunk(model, rows, get_batch, device))
                 if progress is not None:
                     progress(min(start + batch_size, n_windows), n_windows)
     finally:
@@ -122,8 +125,10 @@ def _context_chunk(model, rows: np.ndarray, get_batch: BatchFn, device) -> np.nd
     """Probabilities (B, num_classes) of one chunk of neighbourhoods ``rows`` (B, K)."""
     present = rows >= 0  # (B, K)
     needed, local = np.unique(rows[present], return_inverse=True)  # (M,), (P,)
-    x = torch.as_tensor(get_batch(needed), dtype=torch.float32)  # (M, L)
-    tokens = model.forward_features(standardize_windows(x.to(device)))  # (M, N, D)
+    x = torch.as_tensor(get_batch(needed), dtype=torch.float32)  # (M, L) or (M, C, L)
+    with torch.autocast(device.type, enabled=False):  # the z-score stays float32
+        x = standardize_windows(x.to(device))
+    tokens = model.forward_features(x)  # (M, N, D)
     where = np.zeros(rows.shape, dtype=np.int64)  # (B, K) row of each window in ``tokens``
     where[present] = local.reshape(-1)
     where_t = torch.from_numpy(where).to(device)
@@ -132,3 +137,34 @@ def _context_chunk(model, rows: np.ndarray, get_batch: BatchFn, device) -> np.nd
     present_t = torch.from_numpy(present).to(device)
     logits = model.forward_context(centre, embeddings, present_t).float()  # (B, num_classes)
     return torch.softmax(logits, dim=-1).cpu().numpy()
+
+
+def classify(
+    model: torch.nn.Module,
+    get_batch: BatchFn,
+    recording: np.ndarray,
+    start_s: np.ndarray,
+    fs_hz: float,
+    context: int | None = None,
+    batch_size: int = 32,
+    device: torch.device | str = "cpu",
+    progress: Callable[[int, int], None] | None = None,
+    precision: str = "fp32",
+) -> np.ndarray:
+    """Probabilities (N, num_classes) of the N windows ``get_batch`` serves, which belong to
+    ``recording`` (N,) and start at ``start_s`` (N,) s: one window at a time for a single-window
+    model, through the ``context`` windows around each (default and at most: the model's own,
+    see :func:`cwtmae_cli.model.context.resolve_context`) for a context model."""
+    from cwtmae_cli.data.context import narrow, neighbour_table, onset_samples
+
+    config = getattr(model, "config", {})
+    trained = int(config.get("context", 1))
+    if trained == 1:
+        return predict_proba(model, len(start_s), get_batch, batch_size, device, progress,
+                             precision)
+    stride = int(round(float(config["context_stride_s"]) * fs_hz))
+    table = neighbour_table(recording, onset_samples(start_s, fs_hz), trained, stride)  # (N, K)
+    return predict_proba_context(
+        model, narrow(table, context or trained), get_batch, batch_size, device, progress,
+        precision,
+    )

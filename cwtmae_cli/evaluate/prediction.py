@@ -60,7 +60,9 @@ class Predictor:
         channel: str | None = None,
         stride_s: float | None = None,
         precision: str = "auto",
+        context: int | None = None,
     ) -> None:
+        from cwtmae_cli.model.context import resolve_context
         from cwtmae_cli.runtime.checkpoint import read_meta
         from cwtmae_cli.runtime.device import resolve_device
         from cwtmae_cli.runtime.loading import load_classifier
@@ -82,6 +84,7 @@ class Predictor:
                     f"--stride-s {stride_s:g} is not a whole number of samples at the "
                     f"checkpoint's {fs_hz:g} Hz (a multiple of {1 / fs_hz:g} s)"
                 )
+        self.context = resolve_context(meta.get("model_config") or {}, context)
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
         self.precision = checkpoint_precision(self.meta, precision, self.device)
@@ -176,7 +179,7 @@ class Predictor:
         self, path: Path, progress: Callable[[int, int], None] | None = None
     ) -> PredictionTable:
         """Per-window predictions of one recording (bad windows are not classified)."""
-        from cwtmae_cli.evaluate.inference import predict_proba
+        from cwtmae_cli.evaluate.inference import classify
 
         windows, onset_s, quality, info = self.windows(path)  # (W, L), (W,)
         good = np.flatnonzero([reason is None for reason in quality])  # (G,)
@@ -188,9 +191,9 @@ class Predictor:
 
         probs = np.full((len(windows), len(self.label_names)), np.nan, dtype=np.float32)
         if len(good):
-            probs[good] = predict_proba(
-                self.model, len(good), get_batch, self.batch_size, self.device, progress,
-                self.precision,
+            probs[good] = classify(  # a bad window is a gap in a context model's neighbourhood
+                self.model, get_batch, np.zeros(len(good)), onset_s[good], self.fs_hz,
+                self.context, self.batch_size, self.device, progress, self.precision,
             )
         return PredictionTable(
             recording_id=recording_id(path),

@@ -31,13 +31,9 @@ CONTEXT_KEYS = ("context", "context_depth", "context_stride_s")
 
 def check_context_size(context: int, flag: str = "--context") -> int:
     """``context`` when it is an odd whole number >= 1; UsageError otherwise."""
-    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+    if isinstance(context, bool) or not isinstance(context, int) or context < 1 \
+            or context % 2 == 0:
         raise UsageError(f"{flag} must be an odd number of windows >= 1, got {context!r}")
-    if context % 2 == 0:
-        raise UsageError(
-            f"{flag} {context} is even; the context is centred on the classified window, so "
-            f"give an odd number ({context - 1} or {context + 1})"
-        )
     return context
 
 

@@ -83,11 +83,12 @@ def _load(ckpt: Path, kind: str, device: str | torch.device, prefer: str) -> tup
             f"{ckpt} is a fine-tuned classifier checkpoint; give a pretraining (MAE) checkpoint "
             "(from `cwtmae pretrain`)"
         )
-    from cwtmae_cli.model import CWT_MAE_RoPE, TF_MAE_Classifier
+    from cwtmae_cli.model import CWT_MAE_RoPE
+    from cwtmae_cli.model.context import build_classifier
 
     try:
         if kind == "classifier":
-            model = TF_MAE_Classifier(None, **meta["model_config"])
+            model = build_classifier(None, **meta["model_config"])
         else:
             model = CWT_MAE_RoPE(**meta["model_config"])
     except (TypeError, ValueError, ConfigError) as exc:
@@ -97,7 +98,8 @@ def _load(ckpt: Path, kind: str, device: str | torch.device, prefer: str) -> tup
 
 
 def load_classifier(ckpt: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """A fine-tuned ``TF_MAE_Classifier`` in eval mode and its meta (run folder -> its best)."""
+    """A fine-tuned ``TF_MAE_Classifier`` (``ContextClassifier`` when trained with context) in
+    eval mode and its meta (run folder -> its best)."""
     return _load(ckpt, "classifier", device, prefer="best")
 
 

@@ -96,6 +96,7 @@ class FinetuneConfig(TrainConfig):
     from_scratch: bool = False  # random encoder init (ablation)
     dropout: float = 0.1
     eval_every: int | None = None  # steps between validations; None = once per epoch + at the end
+    context: int = 1  # windows seen per classified window, centred on it (odd); 1 = no context
     # Suits several epochs of a pretrained small/base model. A tiny model from scratch over
     # ~100-150 steps needs ~3e-3 (5e-4 reached ~70 % on separable data in 100 steps).
     lr: float = 5e-4
@@ -264,11 +265,9 @@ def validate(config: TrainConfig) -> None:
     need(config.steps is None or config.steps >= 1, "--steps must be at least 1")
     need(config.batch_size >= 1, "--batch-size must be at least 1")
     need(config.gpus >= 1, "--gpus must be at least 1")
-    need(
-        config.batch_size % config.gpus == 0,
-        f"--batch-size {config.batch_size} is the global batch and must divide evenly "
-        f"across --gpus {config.gpus}",
-    )
+    need(config.batch_size % config.gpus == 0,
+         f"--batch-size {config.batch_size} is the global batch and must divide evenly "
+         f"across --gpus {config.gpus}")
     need(config.lr > 0, "--lr must be positive")
     need(config.lr <= 1.0, f"--lr {config.lr:g} is not a learning rate AdamW can train with; "
          "use at most 1 (typical: 1e-4 to 3e-3)")
@@ -294,7 +293,7 @@ def validate(config: TrainConfig) -> None:
         need(0.0 <= config.label_smoothing < 1.0, "--label-smoothing must be in [0, 1)")
         need(0.0 <= config.dropout < 1.0, "--dropout must be in [0, 1)")
         need(config.eval_every is None or config.eval_every >= 1, "--eval-every must be >= 1")
-        need(
-            config.model is None or config.model in PRESET_NAMES,
-            f"--model must be one of {', '.join(PRESET_NAMES)}",
-        )
+        need(config.model is None or config.model in PRESET_NAMES,
+             f"--model must be one of {', '.join(PRESET_NAMES)}")
+        need(config.context >= 1 and config.context % 2 == 1,
+             f"--context must be an odd number of windows >= 1, got {config.context}")

@@ -184,15 +184,17 @@ def missing_class_warnings(
     return lines
 
 
-def _build_classifier(plan: RunPlan, n_samples: int, in_channels: int = 1
+def _build_classifier(plan: RunPlan, train_set: Any, in_channels: int = 1
                       ) -> tuple[nn.Module, str | None]:
-    from cwtmae_cli.model import TF_MAE_Classifier, preset_config
+    from cwtmae_cli.data.context import window_stride_s
+    from cwtmae_cli.model import preset_config
+    from cwtmae_cli.model.context import build_classifier
 
     config = plan.config
     assert isinstance(config, FinetuneConfig)
     if plan.resume_ckpt is not None:
         meta = read_meta(Path(plan.resume_ckpt))
-        model = TF_MAE_Classifier(None, **meta["model_config"])
+        model = build_classifier(None, **meta["model_config"])
         load_weights(model, Path(plan.resume_ckpt), meta)
         return model, meta.get("preset")
     head = {
@@ -200,17 +202,20 @@ def _build_classifier(plan: RunPlan, n_samples: int, in_channels: int = 1
         "use_cot": config.head == "cot",
         "dropout": config.dropout,
     }
+    if config.context > 1:  # the neighbours are one training-store stride apart
+        head.update(context=config.context, context_stride_s=window_stride_s(train_set))
+    n_samples = train_set.n_samples
     if config.pretrained and not config.from_scratch:
         preset = read_meta(Path(config.pretrained)).get("preset")
-        return TF_MAE_Classifier(config.pretrained, signal_len=n_samples,
-                                 in_channels=in_channels, **head), preset
+        return build_classifier(config.pretrained, signal_len=n_samples,
+                                in_channels=in_channels, **head), preset
     if config.pretrained:  # --from-scratch with the pretrained run's architecture
         source = read_meta(Path(config.pretrained))
         encoder = {**source["model_config"], "signal_len": n_samples, "in_channels": in_channels}
-        return TF_MAE_Classifier(None, **head, **encoder), source.get("preset")
+        return build_classifier(None, **head, **encoder), source.get("preset")
     preset = config.model or "base"
     encoder = preset_config(preset, signal_len=n_samples, in_channels=in_channels)
-    return TF_MAE_Classifier(None, **head, **encoder), preset
+    return build_classifier(None, **head, **encoder), preset
 
 
 def classifier_meta(
@@ -231,6 +236,7 @@ def classifier_meta(
 
 def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The classifier (pretrained, from scratch, or rebuilt for resume) and its data."""
+    from cwtmae_cli.data.context import with_context
     from cwtmae_cli.data.store.loader import WindowDataset
 
     config = plan.config
@@ -249,7 +255,8 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         labelled_only=True,
         positions=_split_windows(plan, VALIDATION),
     )
-    model, preset = _build_classifier(plan, train_set.n_samples, len(train_set.channels))
+    model, preset = _build_classifier(plan, train_set, len(train_set.channels))
+    train_set, val_set = (with_context(w, config.context) for w in (train_set, val_set))
     if config.freeze_encoder:
         for param in model.encoder.parameters():
             param.requires_grad_(False)

@@ -91,7 +91,7 @@ def test_resolve_context_narrows_only() -> None:
     assert resolve_context({}, None) == 1
     with pytest.raises(UsageError, match="at most 1"):
         resolve_context({}, 3)
-    with pytest.raises(UsageError, match="even"):
+    with pytest.raises(UsageError, match="odd number"):
         resolve_context({"context": 11}, 4)
 
 
