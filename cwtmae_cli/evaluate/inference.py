@@ -68,11 +68,13 @@ def predict_proba(
     return np.concatenate(chunks, axis=0).astype(np.float32, copy=False)
 
 
-def array_batches(windows: np.ndarray) -> BatchFn:
-    """``get_batch`` over an in-memory (N, L) array of raw windows."""
+def array_batches(windows: np.ndarray, rows: np.ndarray | None = None) -> BatchFn:
+    """``get_batch`` over an in-memory (N, L) array of raw windows (only its ``rows``, when
+    given: index ``i`` is window ``rows[i]``)."""
 
     def get_batch(indices: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(windows[indices], dtype=np.float32))
+        picked = windows[indices] if rows is None else windows[rows[indices]]
+        return torch.from_numpy(np.ascontiguousarray(picked, dtype=np.float32))
 
     return get_batch
 

@@ -46,6 +46,15 @@ from cwtmae_cli.evaluate.table import PredictionTable
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
 
 
+def _check_stride(stride_s: float | None, meta: dict) -> None:
+    """UsageError when ``--stride-s`` is not a whole number of samples at the checkpoint's rate."""
+    fs_hz = float((meta.get("preprocessing") or {}).get("fs_hz") or 0)
+    n = (stride_s or 0) * fs_hz
+    if stride_s is not None and fs_hz > 0 and (n < 1 or abs(n - round(n)) > 1e-6):
+        raise UsageError(f"--stride-s {stride_s:g} is not a whole number of samples at the "
+                         f"checkpoint's {fs_hz:g} Hz (a multiple of {1 / fs_hz:g} s)")
+
+
 class Predictor:
     """A loaded classifier checkpoint and the preprocessing it needs.
 
@@ -76,14 +85,7 @@ class Predictor:
                 f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
                 "checkpoint (from `cwtmae finetune`)"
             )
-        fs_hz = float((meta.get("preprocessing") or {}).get("fs_hz") or 0)
-        if stride_s is not None and fs_hz > 0:  # checked before the model is loaded
-            n = stride_s * fs_hz
-            if n < 1 or abs(n - round(n)) > 1e-6:
-                raise UsageError(
-                    f"--stride-s {stride_s:g} is not a whole number of samples at the "
-                    f"checkpoint's {fs_hz:g} Hz (a multiple of {1 / fs_hz:g} s)"
-                )
+        _check_stride(stride_s, meta)  # before the model is loaded
         self.context = resolve_context(meta.get("model_config") or {}, context)
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
@@ -179,22 +181,17 @@ class Predictor:
         self, path: Path, progress: Callable[[int, int], None] | None = None
     ) -> PredictionTable:
         """Per-window predictions of one recording (bad windows are not classified)."""
-        from cwtmae_cli.evaluate.inference import classify
+        from cwtmae_cli.evaluate.inference import array_batches, classify
 
         windows, onset_s, quality, info = self.windows(path)  # (W, L), (W,)
         good = np.flatnonzero([reason is None for reason in quality])  # (G,)
-
-        def get_batch(indices: np.ndarray):
-            import torch
-
-            return torch.from_numpy(windows[good[indices]])  # (B, L)
+        get_batch = array_batches(windows, rows=good)  # (B, L) of the good windows
 
         probs = np.full((len(windows), len(self.label_names)), np.nan, dtype=np.float32)
         if len(good):
             probs[good] = classify(  # a bad window is a gap in a context model's neighbourhood
                 self.model, get_batch, np.zeros(len(good)), onset_s[good], self.fs_hz,
-                self.context, self.batch_size, self.device, progress, self.precision,
-            )
+                self.context, self.batch_size, self.device, progress, self.precision)
         return PredictionTable(
             recording_id=recording_id(path),
             source=str(path),

@@ -108,7 +108,8 @@ def cpu_step_estimate(config: Any, resume_ckpt: str | None, n_samples: int) -> S
     return StepEstimate(
         preset=preset,
         # a context model encodes up to K windows per classified one
-        gflop_per_window=training_gflop_per_window(build, n_samples) * getattr(config, "context", 1),
+        gflop_per_window=training_gflop_per_window(build, n_samples)
+        * getattr(config, "context", 1),
         cpu_gflops=cpu_matmul_gflops(),
         batch_size=config.batch_size,  # processes on one CPU share its cores
     )
