@@ -98,11 +98,14 @@ def signal_views(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, d1, d2], dim=1)  # (B, 3, L)
 
 
+@torch.compiler.disable
 def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
              step: float = 1.0) -> torch.Tensor:
     """Raw Ricker CWT coefficients of the three views, float32 ``(B, 3, S, L)``.
 
     ``x`` is ``(B, L)`` or ``(B, 1, L)``. Runs on ``x``'s device in float32 even under autocast.
+    Always eager: ``torch.compile`` leaves it out of the graph (complex FFTs break graphs and
+    the cached wavelet spectra are state), so one clean break replaces the FFT's several.
     """
     if x.dim() == 3:
         x = x[:, 0]  # (B, L)
