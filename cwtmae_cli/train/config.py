@@ -14,9 +14,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from cwtmae_cli.data.split import SPLIT_CODES
 from cwtmae_cli.errors import ConfigError, UsageError
-from cwtmae_cli.runtime.precision import PRECISIONS
+from cwtmae_cli.runtime.precision import PRECISIONS, resolve_precision
 
 PRESET_NAMES = ("tiny", "small", "base")
 
@@ -175,10 +177,8 @@ def check_settings(settings: dict[str, Any], cls: type[TrainConfig], source: str
     for key, value in settings.items():
         name = key.replace("-", "_")
         if name not in field_types:
-            known = ", ".join(sorted(field_types))
-            raise ConfigError(
-                f"{source}: unknown setting `{key}` for {cls.command}; known: {known}"
-            )
+            command, known = cls.command, ", ".join(sorted(field_types))
+            raise ConfigError(f"{source}: unknown setting `{key}` for {command}; known: {known}")
         checked[name] = _coerce(name, value, field_types[name], source)
     return checked
 
@@ -236,6 +236,7 @@ def resolved_settings(
         model=preset if preset is not None else settings.get("model"),
         model_config=dict(model_config),
         channel_name=channel_name,  # the store channel --channel (an index or a name) picked
+        precision=resolve_precision(config.precision, torch.device(device)),  # never "auto"
     )
     if "mask_ratio" in settings:
         settings["mask_ratio"] = model_config["mask_ratio"]
