@@ -126,3 +126,20 @@ def test_a_missing_neighbour_is_left_out_of_attention() -> None:
         assert torch.allclose(before, after, atol=1e-6)
         all_there = model.forward_context(centre, embeddings, torch.ones(1, 5, dtype=torch.bool))
         assert not torch.allclose(before, all_there, atol=1e-6)
+
+
+def test_classify_narrows_the_context_it_is_asked_for() -> None:
+    from cwtmae_cli.evaluate.inference import classify
+
+    model = _model(5)
+    windows = np.random.default_rng(1).standard_normal((6, L)).astype(np.float32)
+    get = lambda idx: torch.from_numpy(windows[idx])  # noqa: E731
+    recording, start_s = np.zeros(6), np.arange(6) * 10.0  # the model's stride: 10 s
+    full = classify(model, get, recording, start_s, fs_hz=100.0)
+    alone = classify(model, get, recording, start_s, fs_hz=100.0, context=1)
+    with torch.no_grad():  # K = 1 of a context model: the centre window with every neighbour out
+        x = torch.full((6, 5, 1, L), float("nan"))
+        x[:, 2, 0] = torch.from_numpy(windows)
+        expected = torch.softmax(model(standardize_windows(x)), -1).numpy()
+    np.testing.assert_allclose(alone, expected, atol=1e-5)
+    assert not np.allclose(full, alone, atol=1e-4)
