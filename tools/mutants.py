@@ -117,7 +117,7 @@ MUTANTS: tuple[Mutant, ...] = (
       T_CWT, "wrong denominator", "window z-score with the unbiased (n - 1) std"),
     # ---- model/masking.py -----------------------------------------------------------------------
     m("mask-inverted", "model/masking.py",
-      "mask[:, :n_keep] = 0", "mask[:, n_keep:] = 0",
+      "mask = (ids_restore >= n_keep)", "mask = (ids_restore < n_keep)",
       T_MAE, "inverted condition", "mask marks the kept patches as removed"),
     m("mask-restore-not-inverse", "model/masking.py",
       "ids_restore = torch.argsort(ids_shuffle, dim=1)  # (B, N)",
@@ -177,8 +177,8 @@ MUTANTS: tuple[Mutant, ...] = (
       "x = x.permute(0, 2, 4, 1, 5, 3)  # (B, gh, gw, C, pf, pt)",
       T_MAE, "swapped axes", "patch values in (channel, time, freq) order"),
     m("mae-decoder-mask-tokens-first", "model/mae.py",
-      "patches = torch.cat([x[:, 1:], masked], dim=1)",
-      "patches = torch.cat([masked, x[:, 1:]], dim=1)",
+      "shuffled = torch.cat([x, masked], dim=1)",
+      "shuffled = torch.cat([x[:, :1], masked, x[:, 1:]], dim=1)",
       "tests/model/test_mae_exact.py", "swapped arguments",
       "decoder puts mask tokens where the kept tokens belong before unshuffling"),
     m("mae-time-weight-ignored", "model/mae.py",
@@ -398,7 +398,7 @@ MUTANTS: tuple[Mutant, ...] = (
       T_METRICS, "wrong order", "per-recording rows sorted by index, not by appearance"),
     # ---- evaluate/prediction.py and inference.py ------------------------------------------------
     m("predict-probs-misaligned", "evaluate/prediction.py",
-      "probs[good] = predict_proba(", "probs[: len(good)] = predict_proba(",
+      "probs[good] = classify(", "probs[: len(good)] = classify(",
       f"{T_PREDICTOR}::test_probabilities_stay_with_their_windows_after_a_bad_one",
       "wrong index", "probabilities shift after a skipped (bad) window"),
     m("predict-stride-ignored", "evaluate/prediction.py",
@@ -406,7 +406,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "self.policy = WindowPolicy(self.window_s, policy.stride_s, policy.cover)",
       T_PREDICTOR, "flag ignored", "--stride-s has no effect"),
     m("inference-softmax-axis", "evaluate/inference.py",
-      "torch.softmax(logits, dim=-1)", "torch.softmax(logits, dim=0)",
+      "chunks.append(torch.softmax(logits, dim=-1)", "chunks.append(torch.softmax(logits, dim=0)",
       "tests/evaluate/test_inference.py", "wrong axis", "softmax over the batch"),
     # ---- evaluate/summary.py --------------------------------------------------------------------
     m("summary-epoch-max", "evaluate/summary.py",
@@ -451,6 +451,34 @@ MUTANTS: tuple[Mutant, ...] = (
       "purge = engine.step + 1 if plan.resume_ckpt is not None else None", "purge = None",
       "tests/train/test_tensorboard.py", "missing step",
       "a resumed run does not tell TensorBoard to drop the steps it redoes"),
+    # ---- data/context.py, model/context.py (--context K) ----------------------------------------
+    m("context-gap-bridged", "data/context.py",
+      "found = sorted_keys[at] == wanted", "found = np.abs(sorted_keys[at] - wanted) <= stride",
+      "tests/data/test_neighbourhoods.py", "wrong comparison",
+      "a neighbour one stride off (across a dropped window) is taken as the next window"),
+    m("context-recordings-leak", "data/context.py",
+      "keys = rec_code * band + (onset - low)", "keys = onset - low",
+      "tests/data/test_neighbourhoods.py", "missing key",
+      "windows of another recording enter the context"),
+    m("context-missing-attended", "model/context.py",
+      "seq = block(seq, src_key_padding_mask=~present)", "seq = block(seq)",
+      "tests/model/test_context_classifier.py", "missing mask",
+      "missing neighbours take part in the attention"),
+    # ---- model/pretrained.py (several channels) -------------------------------------------------
+    m("multichannel-kernel-unscaled", "model/pretrained.py",
+      "return weight.repeat(1, in_channels, 1, 1) / in_channels",
+      "return weight.repeat(1, in_channels, 1, 1)",
+      "tests/model/test_multichannel.py", "missing scale",
+      "a widened single-channel kernel sums C channels instead of averaging them"),
+    # ---- evaluate/prediction_formats.py, data/readers/label_files.py ----------------------------
+    m("edf-annotation-onset-late", "evaluate/prediction_formats.py",
+      "round(float(onset), 6),", "round(float(onset) + float(table.window_s), 6),",
+      "tests/evaluate/test_prediction_formats.py", "off-by-one",
+      "EDF+ annotations one window late"),
+    m("text-hypnogram-onset-late", "data/readers/label_files.py",
+      "Interval(i * epoch_s, epoch_s, stage)", "Interval((i + 1) * epoch_s, epoch_s, stage)",
+      "tests/data/readers/test_fif_and_label_files.py", "off-by-one",
+      "a text hypnogram's stages one epoch late"),
 )
 
 
