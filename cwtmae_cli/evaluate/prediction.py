@@ -39,20 +39,12 @@ from cwtmae_cli.evaluate.prediction_paths import (
 from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.slots import asked_slots, checkpoint_slots, slots_differ
+from cwtmae_cli.evaluate.stride_checks import check_context_stride, check_stride
 from cwtmae_cli.evaluate.summary import is_sleep_model
 from cwtmae_cli.evaluate.table import PredictionTable
 
 # Errors a broken file in a folder may raise from the reading libraries, besides our own.
 _READ_ERRORS = (CwtmaeError, OSError, ValueError, EOFError)
-
-
-def _check_stride(stride_s: float | None, meta: dict) -> None:
-    """UsageError when ``--stride-s`` is not a whole number of samples at the checkpoint's rate."""
-    fs_hz = float((meta.get("preprocessing") or {}).get("fs_hz") or 0)
-    n = (stride_s or 0) * fs_hz
-    if stride_s is not None and fs_hz > 0 and (n < 1 or abs(n - round(n)) > 1e-6):
-        raise UsageError(f"--stride-s {stride_s:g} is not a whole number of samples at the "
-                         f"checkpoint's {fs_hz:g} Hz (a multiple of {1 / fs_hz:g} s)")
 
 
 class Predictor:
@@ -85,8 +77,9 @@ class Predictor:
                 f"{checkpoint} is a pretraining (MAE) checkpoint; give a fine-tuned classifier "
                 "checkpoint (from `cwtmae finetune`)"
             )
-        _check_stride(stride_s, meta)  # before the model is loaded
+        check_stride(stride_s, meta)  # before the model is loaded
         self.context = resolve_context(meta.get("model_config") or {}, context)
+        check_context_stride(stride_s, self.context, meta.get("model_config") or {})
         self.device = resolve_device(device)
         self.model, self.meta = load_classifier(Path(checkpoint), device=self.device)
         self.precision = checkpoint_precision(self.meta, precision, self.device)

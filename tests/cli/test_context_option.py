@@ -88,3 +88,19 @@ def test_predict_one_row_per_window_and_chunks_do_not_change_it(context_run, tmp
         tables.append(_probabilities(out / "rec_pred.tsv"))
     assert len(tables[0]) == 10  # 300 s of 30-s windows: one row each
     assert tables[0] == tables[1]
+
+
+def test_predict_refuses_another_stride_for_a_context_model(context_run, tmp_path) -> None:
+    root, _ = context_run
+    record = write_wfdb_record(tmp_path, "rec", ["EEG Fpz-Cz"], seconds=300)
+    out = tmp_path / "out"
+    common = [str(record), "--device", "cpu", "--out", str(out), "--workdir", str(root)]
+    result = runner.invoke(app, ["predict", *common, "--stride-s", "15"])
+    assert result.exit_code == 2, result.output  # neighbours 30 s apart would be found nowhere
+    assert "neighbours are 30 s apart" in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1  # one line (after the "using checkpoint ..." note)
+    assert not out.exists() or not any(out.iterdir())  # no table written
+    single = runner.invoke(app, ["predict", *common, "--stride-s", "15", "--context", "1"])
+    assert single.exit_code == 0, single.output  # no neighbours: any stride is fine
+    assert len(_probabilities(out / "rec_pred.tsv")) == 19  # (300 - 30) / 15 + 1 windows
