@@ -51,6 +51,9 @@ def hub_config(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+CHANCE_KAPPA = 0.1  # below this, the card says the model is near chance
+
+
 def recorded_metrics(meta: dict[str, Any]) -> dict[str, float]:
     """The figures the checkpoint itself recorded (its validation at save time), or {}."""
     metrics = meta.get("metrics") or {}
@@ -104,7 +107,14 @@ def _figures_section(meta: dict[str, Any]) -> list[str]:
     over = f" over {n} windows" if isinstance(n, int) else ""
     lines = [f"Recorded on the `{split}` split at step {meta.get('step')}{over}:", "",
              "| metric | value |", "| --- | --- |"]
-    return lines + [f"| {key} | {value:.4f} |" for key, value in metrics.items()]
+    lines += [f"| {key} | {value:.4f} |" for key, value in metrics.items()]
+    lines += ["", f"The run chose this checkpoint on these `{split}` figures, so they are its "
+              "selection figures, not a held-out or cross-validated estimate."]
+    if metrics.get("cohen_kappa", 1.0) < CHANCE_KAPPA:
+        lines.append(f"Cohen's kappa {metrics['cohen_kappa']:.2f} is near chance: the model does "
+                     "little better than guessing here, and its accuracy is mostly the share of "
+                     "the commonest class.")
+    return lines
 
 
 def model_card(meta: dict[str, Any], n_parameters: int | None) -> str:

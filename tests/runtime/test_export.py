@@ -83,6 +83,20 @@ def test_the_card_metadata_carries_the_recorded_figures_only(exported) -> None:
         k: RECORDED[k] for k in meta["metrics"]}
     assert "| macro_f1 | 0.6875 |" in body and "over 96 windows" in body
     assert "not a medical device" in body
+    assert "selection figures, not a held-out" in body and "near chance" not in body
+
+
+def test_a_card_says_when_kappa_is_near_chance(classifier_ckpt, tmp_path) -> None:
+    ckpt = tmp_path / "best"
+    shutil.copytree(classifier_ckpt, ckpt)
+    meta = json.loads((ckpt / "meta.json").read_text())
+    meta["metrics"] = {**RECORDED, "accuracy": 0.945, "balanced_accuracy": 0.5,
+                       "cohen_kappa": -0.005}  # a model that answers the commonest class
+    (ckpt / "meta.json").write_text(json.dumps(meta))
+    out = tmp_path / "exported"
+    assert runner.invoke(app, ["export", str(ckpt), "--out", str(out)]).exit_code == 0
+    _, body = _card(out)
+    assert "kappa -0.01 is near chance" in body and "share of the commonest class" in body
 
 
 def test_a_checkpoint_without_an_evaluation_gets_no_figures(tmp_path) -> None:
