@@ -10,13 +10,13 @@ import pytest
 from results_fixtures import (
     SLEEP_LABELS,
     finished_finetune_run,
+    invoke_wide,
     save_classifier,
     save_mae,
     tiny_classifier,
 )
 from typer.testing import CliRunner
 
-from cwtmae_cli.cli.app import app
 from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.demo.synthetic import write_sleep_edf_dataset
 from cwtmae_cli.evaluate.table import read_table
@@ -32,16 +32,6 @@ STAGE_OF = {
 }
 
 
-def _invoke(args: list[str]):
-    return runner.invoke(app, args, env={"COLUMNS": "200", "CWTMAE_HOME": None})
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    model = tiny_classifier(5, seed=2)
-    return save_classifier(tmp_path_factory.mktemp("ckpt") / "c", model, SLEEP_LABELS)
-
-
 def _eeg_edf(path: Path, seconds: float, fs_hz: float = 100.0, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     return write_edf(path, rng.normal(0, 20, size=(1, int(seconds * fs_hz))), fs_hz, ["EEG Fpz-Cz"])
@@ -49,7 +39,7 @@ def _eeg_edf(path: Path, seconds: float, fs_hz: float = 100.0, seed: int = 0) ->
 
 def test_sleep_edf_crop_tsv_summary_and_plot(ckpt, shared_data, tmp_path):
     edf = shared_data / "sleep-edf" / "SC4001E0-PSG.edf"
-    result = _invoke(
+    result = invoke_wide(
         [
             "predict",
             str(edf),
@@ -91,7 +81,7 @@ def test_wfdb_record_with_channel_and_json_format(ckpt, shared_data, tmp_path):
         write_dir=str(tmp_path),
     )
     out = tmp_path / "out"
-    result = _invoke(
+    result = invoke_wide(
         [
             "predict",
             str(tmp_path / "201.hea"),
@@ -119,7 +109,7 @@ def test_folder_with_a_corrupt_file(ckpt, tmp_path):
     _eeg_edf(src / "night2.bdf", 65, fs_hz=200.0, seed=2)
     (src / "broken.edf").write_bytes(b"0       not an EDF file at all" * 10)
     out = tmp_path / "out"
-    result = _invoke(
+    result = invoke_wide(
         [
             "predict",
             str(src),
@@ -152,7 +142,7 @@ def test_defaults_checkpoint_and_output_folder(ckpt, tmp_path):
     workdir = tmp_path / "work"
     finished_finetune_run(workdir, tiny_classifier(5, seed=2), SLEEP_LABELS)
     edf = _eeg_edf(tmp_path / "rec.edf", 60)
-    result = _invoke(["predict", str(edf), "--workdir", str(workdir), "--device", "cpu"])
+    result = invoke_wide(["predict", str(edf), "--workdir", str(workdir), "--device", "cpu"])
     assert result.exit_code == 0, result.output
     assert "using checkpoint" in result.stderr and "checkpoints/best" in result.stderr
     assert len(read_table(workdir / "predictions" / "rec_pred.tsv")) == 2
@@ -160,7 +150,7 @@ def test_defaults_checkpoint_and_output_folder(ckpt, tmp_path):
 
 def test_file_without_the_channel(ckpt, tmp_path):
     edf = write_edf(tmp_path / "c3.edf", np.ones((1, 6000)) * np.arange(6000), 100.0, ["EEG C3"])
-    result = _invoke(["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path)])
+    result = invoke_wide(["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "no channel `EEG Fpz-Cz`" in result.stderr and "EEG C3" in result.stderr
 
@@ -171,20 +161,20 @@ def test_reading_another_channel_than_the_checkpoints_is_a_warning(ckpt, tmp_pat
         tmp_path / "two.edf", rng.normal(0, 20, (2, 6000)), 100.0, ["EEG Fpz-Cz", "EEG Pz-Oz"]
     )
     args = ["predict", str(edf), "--checkpoint", str(ckpt), "--out", str(tmp_path)]
-    result = _invoke([*args, "--channel", "Pz-Oz"])
+    result = invoke_wide([*args, "--channel", "Pz-Oz"])
     assert result.exit_code == 0, result.stderr
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert warning == [
         "warning: two.edf: read channel EEG Pz-Oz, but the checkpoint's model was trained on "
         "EEG Fpz-Cz"
     ]
-    result = _invoke(args)
+    result = invoke_wide(args)
     assert result.exit_code == 0 and "warning:" not in result.stderr
 
 
 def test_mae_checkpoint_is_refused(tmp_path):
     edf = _eeg_edf(tmp_path / "rec.edf", 60)
-    result = _invoke(
+    result = invoke_wide(
         [
             "predict",
             str(edf),
@@ -202,7 +192,7 @@ def test_unwritable_output_folder_fails_before_any_work(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     # The checkpoint does not even exist: the output folder is checked first.
-    result = _invoke(
+    result = invoke_wide(
         ["predict", str(edf), "--checkpoint", str(tmp_path / "nope"), "--out", str(blocker / "sub")]
     )
     assert result.exit_code == 1
@@ -210,7 +200,7 @@ def test_unwritable_output_folder_fails_before_any_work(tmp_path):
 
 
 def test_bad_format_is_a_usage_error(ckpt, tmp_path):
-    result = _invoke(["predict", str(tmp_path), "--checkpoint", str(ckpt), "--format", "xml"])
+    result = invoke_wide(["predict", str(tmp_path), "--checkpoint", str(ckpt), "--format", "xml"])
     assert result.exit_code == 2 and "unknown --format" in result.stderr
 
 
@@ -244,7 +234,7 @@ def _train_tiny(store: Path, workdir: Path) -> Path:
 @pytest.mark.slow
 def test_trained_tiny_classifier_labels_a_new_recording(tmp_path):
     write_sleep_edf_dataset(tmp_path / "src", n_subjects=4, minutes=30, seed=0, separable=True)
-    result = _invoke(
+    result = invoke_wide(
         [
             "prepare",
             "sleep-edf",
@@ -265,7 +255,7 @@ def test_trained_tiny_classifier_labels_a_new_recording(tmp_path):
     psg, hyp = write_sleep_edf_dataset(
         tmp_path / "new", n_subjects=1, minutes=20, seed=7, separable=True
     )[0]
-    result = _invoke(
+    result = invoke_wide(
         ["predict", str(psg), "--checkpoint", str(ckpt), "--out", str(tmp_path), "--device", "cpu"]
     )
     assert result.exit_code == 0, result.output
@@ -290,7 +280,7 @@ def test_challenge_record_by_mat_hea_or_name(shared_data, tmp_path, suffix):
     )
     record = shared_data / "cinc2017" / "A00001"  # 30 s at 300 Hz, `val` in A00001.mat
     given = record.with_name(record.name + suffix)
-    result = _invoke(
+    result = invoke_wide(
         ["predict", str(given), "--checkpoint", str(ckpt), "--out", str(tmp_path)]
         + ["--device", "cpu"]
     )

@@ -7,24 +7,13 @@ import csv
 
 import numpy as np
 import pytest
-from results_fixtures import SLEEP_LABELS, save_classifier, tiny_classifier
+from results_fixtures import SLEEP_LABELS, invoke_wide
 from typer.testing import CliRunner
 
-from cwtmae_cli.cli.app import app
 from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.evaluate.table import read_table
 
 runner = CliRunner()
-
-
-def _invoke(args: list[str]):
-    return runner.invoke(app, args, env={"COLUMNS": "200", "CWTMAE_HOME": None})
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    model = tiny_classifier(5, seed=2)
-    return save_classifier(tmp_path_factory.mktemp("ckpt") / "c", model, SLEEP_LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +27,7 @@ def folder(tmp_path_factory):
 
 def _predict(folder, ckpt, out, *extra):
     args = ["predict", str(folder), "--checkpoint", str(ckpt), "--out", str(out), "--device", "cpu"]
-    return _invoke([*args, *extra])
+    return invoke_wide([*args, *extra])
 
 
 def test_edf_format_matches_the_tsv_table(ckpt, folder, tmp_path):

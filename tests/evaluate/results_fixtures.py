@@ -138,3 +138,12 @@ def write_wfdb_record(
             name, "atr", np.array([0]), symbol=["+"], aux_note=[rhythm], write_dir=str(folder)
         )
     return folder / name
+
+
+def invoke_wide(args: list[str]):
+    """``cwtmae ARGS`` through Typer's runner, 200 columns wide and without a CWTMAE_HOME."""
+    from typer.testing import CliRunner
+
+    from cwtmae_cli.cli.app import app
+
+    return CliRunner().invoke(app, args, env={"COLUMNS": "200", "CWTMAE_HOME": None})
