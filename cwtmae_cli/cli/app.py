@@ -23,7 +23,7 @@ from cwtmae_cli.errors import CwtmaeError
 # In the order `cwtmae --help` lists them.
 COMMAND_MODULES = (
     "prepare", "inspect", "pretrain", "finetune", "evaluate", "predict", "score", "benchmark",
-    "embed", "export", "demo",
+    "embed", "export", "models", "demo",
 )
 
 _state = {"debug": False}

@@ -34,6 +34,15 @@ Checkpoint = Annotated[
         show_default=False,
     ),
 ]
+BundledModelName = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="A model shipped with cwtmae (see `cwtmae models`), instead of --checkpoint: no "
+        "working folder, store or training needed.",
+        show_default=False,
+    ),
+]
 Device = Annotated[
     str,
     typer.Option(

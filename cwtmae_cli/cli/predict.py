@@ -9,6 +9,7 @@ import typer
 
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
 from cwtmae_cli.cli.options import (
+    BundledModelName,
     Checkpoint,
     Device,
     ForwardBatch,
@@ -110,6 +111,7 @@ def render_summary(table) -> None:
 def predict(
     path: InputPath,
     checkpoint: Checkpoint = None,
+    model: BundledModelName = None,
     channel: Channel = None,
     out_dir: OutDir = None,
     fmt: Format = "tsv",
@@ -130,6 +132,10 @@ def predict(
 
     _check_options(fmt, stride_s, device, context)  # before any folder or checkpoint is touched
     check_precision_name(precision)
+    if model is not None:
+        from cwtmae_cli.cli.models import bundled_checkpoint
+
+        checkpoint = bundled_checkpoint(model, checkpoint)
     root = resolve_workdir(workdir)
     target = ensure_writable(out_dir if out_dir is not None else root / PREDICTIONS_DIR)
     recordings = find_recordings(path)
