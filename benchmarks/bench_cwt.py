@@ -5,21 +5,26 @@
 * ours: ``cwtmae_cli.model.cwt_wrap`` (batched rfft -> multiply by cached spectra -> irfft);
 * seed: the seed's method, a direct ``conv1d`` of the truncated Ricker kernels (written here);
 * pywt: ``pywt.cwt(..., "mexh", method="fft")`` on the same views and scales;
-* ours and seed again followed by the per-(sample, view) z-score (``normalize_scalogram``), which
-  is what the encoder runs per batch.
+* the encoder's input, the per-(sample, view) z-scored scalogram, three ways: ours in one pass
+  (``normalized_cwt``: the moments from the views' spectra, the z-score folded into the inverse
+  FFT), ours followed by a z-score pass (``normalize_scalogram``), and the seed's method followed
+  by that z-score pass.
 
 The seed's code is not in this repository: "seed" is the seed's method written here (direct
 convolution of the truncated kernels), with our odd kernel length (631 taps; the seed's 630-tap
 even kernel costs the same).
 
-Prints windows/s of each, our speed-up over both, and the largest relative error
-(``max |y - y_ref| / max |y_ref|`` per window and view) of ours and of the seed's float32 method
-against a float64 direct convolution. Run: ``python benchmarks/bench_cwt.py [--repeats 3]``.
+Prints windows/s of each, our speed-up over the others (the z-scored rows against the one-pass
+row), the largest relative error (``max |y - y_ref| / max |y_ref|`` per window and view) against
+a float64 direct convolution (z-scored in float64 for the z-scored rows), and the load average
+before and after: on a shared machine only side-by-side ratios mean something.
+Run: ``python benchmarks/bench_cwt.py [--repeats 3] [--threads 1]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -30,6 +35,7 @@ import torch.nn.functional as F
 
 from cwtmae_cli.model import cwt_wrap
 from cwtmae_cli.model.cwt import normalize_scalogram, signal_views
+from cwtmae_cli.model.scalogram import normalized_cwt
 
 N_WINDOWS, N_SCALES, N_SAMPLES = 64, 64, 3000
 LOWEST_SCALE, SCALE_STEP = 0.1, 1.0
@@ -102,41 +108,51 @@ def synthetic_eeg(seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(walk + rhythms + 5 * rng.normal(size=walk.shape)).float()
 
 
+def _zscored(y: torch.Tensor) -> torch.Tensor:
+    std, mean = torch.std_mean(y, dim=(-2, -1), keepdim=True, correction=0)
+    return (y - mean) / std
+
+
+def measure(x: torch.Tensor, repeats: int) -> list[tuple[str, tuple[float, float], float]]:
+    """(name, (wall s, cpu s), max rel err) of every method, in the order printed."""
+    kernels32 = seed_kernels(torch.float32)
+    scales = (N_SCALES, LOWEST_SCALE, SCALE_STEP)
+    ref = seed_cwt(x.double(), seed_kernels(torch.float64))  # float64 direct convolution
+    ref_z = _zscored(ref)
+    return [
+        ("ours (rfft, cached spectra)", timed(lambda: cwt_wrap(x, *scales), repeats),
+         max_rel_error(cwt_wrap(x, *scales), ref)),
+        ("seed (direct conv1d)", timed(lambda: seed_cwt(x, kernels32), repeats),
+         max_rel_error(seed_cwt(x, kernels32), ref)),
+        ("pywt.cwt mexh fft", timed(lambda: pywt_cwt(x), repeats), float("nan")),
+        ("ours, z-scored in one pass", timed(lambda: normalized_cwt(x, *scales), repeats),
+         max_rel_error(normalized_cwt(x, *scales), ref_z)),
+        ("ours + z-score pass", timed(
+            lambda: normalize_scalogram(cwt_wrap(x, *scales), inplace=True), repeats),
+         max_rel_error(normalize_scalogram(cwt_wrap(x, *scales)), ref_z)),
+        ("seed + z-score pass", timed(
+            lambda: normalize_scalogram(seed_cwt(x, kernels32), inplace=True), repeats),
+         max_rel_error(normalize_scalogram(seed_cwt(x, kernels32)), ref_z)),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    x = synthetic_eeg()
-    kernels32 = seed_kernels(torch.float32)
-
-    t_ours = timed(lambda: cwt_wrap(x, N_SCALES, LOWEST_SCALE, SCALE_STEP), args.repeats)
-    t_seed = timed(lambda: seed_cwt(x, kernels32), args.repeats)
-    t_pywt = timed(lambda: pywt_cwt(x), args.repeats)
-    t_ours_z = timed(
-        lambda: normalize_scalogram(cwt_wrap(x, N_SCALES, LOWEST_SCALE, SCALE_STEP), inplace=True),
-        args.repeats,
-    )
-    t_seed_z = timed(lambda: normalize_scalogram(seed_cwt(x, kernels32), inplace=True),
-                     args.repeats)
-
-    ref = seed_cwt(x.double(), seed_kernels(torch.float64))  # float64 direct convolution
-    err_ours = max_rel_error(cwt_wrap(x, N_SCALES, LOWEST_SCALE, SCALE_STEP), ref)
-    err_seed = max_rel_error(seed_cwt(x, kernels32), ref)
-
+    load_before = os.getloadavg()[0]
+    rows = measure(synthetic_eeg(), args.repeats)
+    load_after = os.getloadavg()[0]
     print(f"CWT views: {N_WINDOWS} windows x 3 views x {N_SCALES} scales x {N_SAMPLES} samples, "
-          f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up")
+          f"{torch.get_num_threads()} threads, best of {args.repeats} after a warm-up; "
+          f"load average {load_before:.1f} before, {load_after:.1f} after")
     print(f"{'method':<29}{'wall s':>8}{'windows/s':>11}{'ours is':>9}"
           f"{'cpu s':>8}{'windows/cpu-s':>15}{'ours is':>9}{'max rel err':>13}")
-    rows = [("ours (rfft, cached spectra)", t_ours, err_ours),
-            ("seed (direct conv1d)", t_seed, err_seed),
-            ("pywt.cwt mexh fft", t_pywt, float("nan")),
-            ("ours + z-score", t_ours_z, float("nan")),
-            ("seed + z-score", t_seed_z, float("nan"))]
-    for name, (wall_s, cpu_s), err in rows:
+    for i, (name, (wall_s, cpu_s), err) in enumerate(rows):
         err_text = "n/a" if np.isnan(err) else f"{err:.2e}"
-        base = t_ours_z if name.endswith("z-score") else t_ours  # like against like
+        base = rows[3][1] if i >= 3 else rows[0][1]  # like against like
         print(f"{name:<29}{wall_s:>8.3f}{N_WINDOWS / wall_s:>11.1f}{wall_s / base[0]:>8.1f}x"
               f"{cpu_s:>8.3f}{N_WINDOWS / cpu_s:>15.1f}{cpu_s / base[1]:>8.1f}x{err_text:>13}")
 

@@ -157,7 +157,7 @@ MUTANTS: tuple[Mutant, ...] = (
       "cos, sin = cos[: index.shape[1]], sin[: index.shape[1]]",
       T_ENCODER, "wrong index", "kept tokens turned by their rank, not their real patch position"),
     m("encoder-cwt-scales", "model/encoder.py",
-      "coeffs = cwt_wrap(x, self.cwt_scales)", "coeffs = cwt_wrap(x, self.cwt_scales, 1.0)",
+      "imgs = normalized_cwt(x, self.cwt_scales)", "imgs = normalized_cwt(x, self.cwt_scales, 1.0)",
       T_ENCODER, "wrong argument", "encoder's CWT at other scales than the configured ones"),
     m("encoder-pos-embed-shift", "model/encoder.py",
       "return self.patch_embed(imgs) + self.pos_embed[:, 1:]",

@@ -43,26 +43,27 @@ def ricker_kernels(num_scales: int, n_samples: int, lowest_scale: float = 0.1,
     return amp * (1.0 - t**2 / s**2) * np.exp(-(t**2) / (2.0 * s**2))  # (S, n)
 
 
-def _fast_fft_length(min_length: int) -> int:
-    """Smallest even 2^a 3^b 5^c 7^d >= min_length.
+def fast_fft_length(min_length: int, multiple_of: int = 1) -> int:
+    """Smallest even ``m >= min_length`` that is ``multiple_of`` times a 2^a 3^b 5^c 7^d.
 
-    Even lengths matter: MKL's real FFT is about 3x slower on odd sizes (3375 vs 3360).
+    Even lengths matter: MKL's real FFT is about 3x slower on odd sizes (3375 vs 3360). With the
+    default ``multiple_of = 1`` this is the smallest even 7-smooth length.
     """
-    best = 1 << max(1, (min_length - 1).bit_length())
-    p7 = 1
-    while p7 < best:
-        p57 = p7
-        while p57 < best:
-            p357 = p57
-            while p357 < best:
-                m = 2 * p357
-                while m < min_length:
-                    m *= 2
-                best = min(best, m)
-                p357 *= 3
-            p57 *= 5
-        p7 *= 7
-    return best
+    limit = 2 * (-(-min_length // multiple_of)) + 2  # a power of two always fits below it
+    best = None
+    for q in _smooth_numbers(limit):
+        m = multiple_of * q
+        if m >= min_length and m % 2 == 0 and (best is None or m < best):
+            best = m
+    return best if best is not None else 2 * multiple_of * limit
+
+
+def _smooth_numbers(limit: int) -> list[int]:
+    """All 2^a 3^b 5^c 7^d <= limit."""
+    numbers = [1]
+    for prime in (2, 3, 5, 7):
+        numbers = [n * prime**k for n in numbers for k in range(64) if n * prime**k <= limit]
+    return numbers
 
 
 @torch.compiler.disable  # a cache lookup: torch.compile must call it, not trace it
@@ -78,7 +79,7 @@ def _wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step:
     """Computed once per (length, scales, device): kernel spectra in float64, kept complex64."""
     kernels = ricker_kernels(num_scales, n_samples, lowest_scale, step)  # (S, n)
     half = (kernels.shape[1] - 1) // 2
-    fft_len = _fast_fft_length(n_samples + half)
+    fft_len = fast_fft_length(n_samples + half)
     circular = np.zeros((num_scales, fft_len), dtype=np.float64)  # (S, M)
     circular[:, : half + 1] = kernels[:, half:]  # t = 0 .. half at indices 0 .. half
     circular[:, fft_len - half:] = kernels[:, :half]  # t = -half .. -1 wrap to the end
@@ -98,6 +99,20 @@ def signal_views(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([x, d1, d2], dim=1)  # (B, 3, L)
 
 
+def window_rows(x: torch.Tensor, name: str = "cwt_wrap") -> torch.Tensor:
+    """``(B, L)`` or ``(B, 1, L)`` windows as ``(B, L)``; ValueError for another shape."""
+    if x.dim() == 3 and x.shape[1] == 1:
+        x = x[:, 0]  # (B, L)
+    if x.dim() != 2:
+        raise ValueError(f"{name} expects (B, L) or (B, 1, L), got shape {tuple(x.shape)}")
+    return x
+
+
+def wide_dtype(device: torch.device) -> torch.dtype:
+    """float64 for the views and their forward FFT (float32 on MPS, which has no float64)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 @torch.compiler.disable
 def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
              step: float = 1.0) -> torch.Tensor:
@@ -107,37 +122,49 @@ def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
     Always eager: ``torch.compile`` leaves it out of the graph (complex FFTs break graphs and
     the cached wavelet spectra are state), so one clean break replaces the FFT's several.
     """
-    if x.dim() == 3:
-        x = x[:, 0]  # (B, L)
-    if x.dim() != 2:
-        raise ValueError(f"cwt_wrap expects (B, L) or (B, 1, L), got shape {tuple(x.shape)}")
+    x = window_rows(x)
     n_samples = x.shape[-1]
     # Views and their forward FFT in float64 (cheap: B x 3 rows) so that every frequency bin is
     # right to float32 precision; then the per-scale product and inverse FFT in float32.
-    wide = torch.float32 if x.device.type == "mps" else torch.float64
     with torch.autocast(device_type=x.device.type, enabled=False):
         spectra, fft_len = wavelet_spectra(n_samples, int(num_scales), float(lowest_scale),
                                             float(step), x.device)
-        views_f = torch.fft.rfft(signal_views(x.to(wide)), n=fft_len, dim=-1)  # (B, 3, F)
-        views_f = views_f.to(torch.complex64)
-        B, V, n_freq = views_f.shape
-        chunk = max(1, CHUNK_BYTES // (V * spectra.shape[0] * n_freq * views_f.element_size()))
-        if x.device.type == "cpu" and chunk < B and not (torch.is_grad_enabled()
-                                                          and x.requires_grad):
-            return _inverse_in_chunks(views_f, spectra, fft_len, n_samples, chunk)
-        prod = views_f[:, :, None, :] * spectra  # (B, 3, S, F)
-        coeffs = torch.fft.irfft(prod, n=fft_len, dim=-1)  # (B, 3, S, M)
-        return coeffs[..., :n_samples]  # (B, 3, S, L), a view
+        views_f = torch.fft.rfft(signal_views(x.to(wide_dtype(x.device))), n=fft_len, dim=-1)
+        return synthesize(views_f.to(torch.complex64), spectra, fft_len, n_samples,
+                          differentiable=torch.is_grad_enabled() and x.requires_grad)
+
+
+def synthesize(views_f: torch.Tensor, spectra: torch.Tensor, fft_len: int, n_samples: int,
+               dc_shift: torch.Tensor | None = None, differentiable: bool = False
+               ) -> torch.Tensor:
+    """``irfft(views_f x spectra)`` cropped to ``L``: float32 ``(B, 3, S, L)``.
+
+    Args:
+        views_f: ``(B, 3, F)`` complex64 spectra of the views at length ``fft_len``.
+        spectra: ``(S, F)`` complex64 wavelet spectra (:func:`wavelet_spectra`).
+        dc_shift: ``(B, 3)`` float32 subtracted from every coefficient of that sample and
+            view (through the DC bin of the product: no extra pass over the output), or None.
+        differentiable: True keeps to one batched product that autograd can follow.
+    """
+    B, V, n_freq = views_f.shape
+    chunk = max(1, CHUNK_BYTES // (V * spectra.shape[0] * n_freq * views_f.element_size()))
+    if views_f.device.type == "cpu" and chunk < B and not differentiable:
+        return _inverse_in_chunks(views_f, spectra, fft_len, n_samples, chunk, dc_shift)
+    prod = views_f[:, :, None, :] * spectra  # (B, 3, S, F)
+    if dc_shift is not None:
+        prod[..., 0] -= fft_len * dc_shift[..., None]  # irfft divides bin 0 by fft_len
+    coeffs = torch.fft.irfft(prod, n=fft_len, dim=-1)  # (B, 3, S, M)
+    return coeffs[..., :n_samples]  # (B, 3, S, L), a view
 
 
 def _inverse_in_chunks(views_f: torch.Tensor, spectra: torch.Tensor, fft_len: int,
-                       n_samples: int, chunk: int) -> torch.Tensor:
+                       n_samples: int, chunk: int, dc_shift: torch.Tensor | None
+                       ) -> torch.Tensor:
     """CPU path for big batches: multiply and invert ``chunk`` windows at a time.
 
     One reused product buffer below glibc's mmap threshold replaces a (B, 3, S, F) temporary, so
     peak memory is about half the one-shot path's (165 MB less at 64 x 3 x 64 x 3000) and the
-    result is contiguous, which lets the encoder normalise it in place. Speed is about the same
-    (benchmarks/bench_cwt.py).
+    result is contiguous. Speed is about the same (benchmarks/bench_cwt.py).
     """
     B, V, n_freq = views_f.shape
     S = spectra.shape[0]
@@ -146,6 +173,8 @@ def _inverse_in_chunks(views_f: torch.Tensor, spectra: torch.Tensor, fft_len: in
     for start in range(0, B, chunk):
         n = min(chunk, B - start)
         torch.mul(views_f[start:start + n, :, None, :], spectra, out=buffer[:n])
+        if dc_shift is not None:
+            buffer[:n, ..., 0] -= fft_len * dc_shift[start:start + n, :, None]
         out[start:start + n] = torch.fft.irfft(buffer[:n], n=fft_len, dim=-1)[..., :n_samples]
     return out
 

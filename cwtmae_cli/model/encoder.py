@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from cwtmae_cli.errors import ConfigError
-from cwtmae_cli.model.cwt import cwt_wrap, normalize_scalogram
 from cwtmae_cli.model.layers import Block, PatchEmbed
 from cwtmae_cli.model.rope import RotaryEmbedding, check_rope_head_dim
+from cwtmae_cli.model.scalogram import normalized_cwt
 
 
 def check_geometry(signal_len: int, cwt_scales: int, patch_size_time: int, patch_size_freq: int,
@@ -88,9 +88,7 @@ class CWTEncoder(nn.Module):
             raise ConfigError(f"input windows must be (B, {C}, {self.signal_len})"
                               f"{f' or (B, {self.signal_len})' if C == 1 else ''}, got {shape}")
         x = x.reshape(-1, self.signal_len)  # (B C, L): each window's channels in a row
-        coeffs = cwt_wrap(x, self.cwt_scales)  # (B C, 3, S, L), a fresh tensor of our own
-        own_buffer = coeffs.is_contiguous() and not coeffs.requires_grad
-        imgs = normalize_scalogram(coeffs, inplace=own_buffer)
+        imgs = normalized_cwt(x, self.cwt_scales)  # (B C, 3, S, L), z-scored in one pass
         if C == 1:
             return imgs  # (B, 3, S, L)
         return imgs.reshape(-1, 3 * C, *imgs.shape[-2:])  # (B, 3 C, S, L), a view
