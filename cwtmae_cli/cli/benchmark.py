@@ -63,6 +63,15 @@ def benchmark(
         ),
     ] = None,
     channel: TrainChannel = None,
+    context: Annotated[
+        int | None,
+        typer.Option(
+            "--context",
+            help="Windows each cell's classifier sees per classified window, centred on it "
+            "(odd; see finetune --context); its test scoring uses the same (default: 1, none).",
+            show_default=False,
+        ),
+    ] = None,
     epochs: Epochs = None,
     steps: Steps = None,
     batch_size: TrainBatch = None,
@@ -115,6 +124,7 @@ def benchmark(
     training = {
         "head": head,
         "channel": channel,
+        "context": context,
         "epochs": epochs,
         "steps": steps,
         "batch_size": batch_size,
@@ -130,6 +140,7 @@ def benchmark(
             "--val-fraction": val_fraction,
             "--head": head,
             "--channel": channel,
+            "--context": context,
             "--epochs": epochs,
             "--steps": steps,
             "--batch-size": batch_size,
