@@ -36,7 +36,7 @@ from cwtmae_cli.evaluate.prediction_paths import (
     recording_id,
     write_json,
 )
-from cwtmae_cli.evaluate.provenance import InputInfo, prediction_provenance
+from cwtmae_cli.evaluate.provenance import InputInfo, context_record, prediction_provenance
 from cwtmae_cli.evaluate.reference import Reference
 from cwtmae_cli.evaluate.slots import asked_slots, checkpoint_slots, slots_differ
 from cwtmae_cli.evaluate.stride_checks import check_context_stride, check_stride
@@ -132,6 +132,8 @@ class Predictor:
             fs_in_hz=float(rec.fs_hz),
             start=rec.start,
             start_source=header_name(Path(path)) if rec.start else None,
+            slots=tuple(self.channels),
+            names_in_file=tuple(rec.channels[:n_channels]),
         )
         signal = rec.signal[:n_channels]  # (C, n)
         raw_quality: list[str | None] = []
@@ -259,6 +261,7 @@ def _write_outputs(
         predictor.n_samples,
         table_file=table_path.name,
         window_policy=predictor.policy.to_dict(),
+        context=context_record(predictor.meta.get("model_config") or {}, predictor.context),
     )
     written = write_prediction_file(
         table, table_path, fmt, provenance=provenance if sidecar is None else None

@@ -3,7 +3,8 @@
 As BIDS puts ``*_events.json`` beside ``*_events.tsv``, ``predict`` writes
 ``<recording>_pred.json`` beside ``<recording>_pred.tsv`` (or ``.csv``): the tool version, the
 checkpoint and the sha256 of its weights file, the channel asked for and its name in the file,
-the file's sampling rate and the model's, window and stride, the recording's start date-time
+the file's sampling rate and the model's, window and stride, the neighbouring windows each one
+was classified with (``context``), the recording's start date-time
 (so that onsets can be placed in clock time) and a description of every column. With
 ``--format json`` the table is itself ``<recording>_pred.json``: the same document is its
 ``provenance`` member instead.
@@ -37,6 +38,8 @@ class InputInfo:
         start_source: which header gave it (``EDF header``, ``WFDB header``), or None.
         padded_s: seconds of padding added to a recording shorter than one window (the
             covering window policy), else 0.
+        slots: each channel asked for, in the model's order (empty: ``channel`` alone).
+        names_in_file: each one's name in the file, in the same order.
     """
 
     channel: str
@@ -45,6 +48,15 @@ class InputInfo:
     start: datetime | None = None
     start_source: str | None = None
     padded_s: float = 0.0
+    slots: tuple[str, ...] = ()
+    names_in_file: tuple[str, ...] = ()
+
+    def channel_records(self) -> list[dict[str, str]]:
+        """One ``{"requested", "name_in_file"}`` per channel read, in the model's order."""
+        if not self.slots:
+            return [{"requested": self.channel, "name_in_file": self.channel_in_file}]
+        return [{"requested": slot, "name_in_file": name}
+                for slot, name in zip(self.slots, self.names_in_file, strict=True)]
 
 
 def describe_reading(info: InputInfo, fs_hz: float) -> str:
@@ -82,6 +94,14 @@ def column_descriptions(label_names: list[str]) -> dict[str, dict[str, str]]:
     return columns
 
 
+def context_record(model_config: dict[str, Any], context: int) -> dict[str, Any]:
+    """``{"windows", "trained", "stride_s"}``: the ``context`` windows each window was classified
+    with, of the ``trained`` the checkpoint saw, ``stride_s`` apart (None for one window)."""
+    stride = model_config.get("context_stride_s") if context > 1 else None
+    return {"windows": int(context), "trained": int(model_config.get("context", 1)),
+            "stride_s": None if stride is None else float(stride)}
+
+
 def prediction_provenance(
     table: Any,
     checkpoint: Path,
@@ -90,8 +110,12 @@ def prediction_provenance(
     n_samples: int,
     table_file: str,
     window_policy: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The sidecar document of one prediction table (``table.input`` must be set)."""
+    """The sidecar document of one prediction table (``table.input`` must be set).
+
+    ``context``: ``{"windows": k, "trained": K, "stride_s": s}``, the neighbourhood each window
+    was classified in (k = 1 and stride None for a single-window model)."""
     info: InputInfo = table.input
     doc: dict[str, Any] = {
         "tool": "cwtmae",
@@ -105,7 +129,7 @@ def prediction_provenance(
             "weights_file": "model.safetensors",
             "weights_sha256": weights_sha256,
         },
-        "channels": [{"requested": info.channel, "name_in_file": info.channel_in_file}],
+        "channels": info.channel_records(),
         "input_fs_hz": info.fs_in_hz,
         "model_fs_hz": fs_hz,
         "resampled": not math.isclose(info.fs_in_hz, fs_hz),
@@ -114,6 +138,7 @@ def prediction_provenance(
         "n_samples_per_window": n_samples,
         "window_policy": window_policy,
         "padded_s": info.padded_s,
+        "context": context or {"windows": 1, "trained": 1, "stride_s": None},
         "label_names": list(table.label_names),
         "recording_start": info.start.isoformat() if info.start else None,
         "recording_start_source": info.start_source if info.start else None,

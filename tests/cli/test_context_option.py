@@ -104,3 +104,17 @@ def test_predict_refuses_another_stride_for_a_context_model(context_run, tmp_pat
     single = runner.invoke(app, ["predict", *common, "--stride-s", "15", "--context", "1"])
     assert single.exit_code == 0, single.output  # no neighbours: any stride is fine
     assert len(_probabilities(out / "rec_pred.tsv")) == 19  # (300 - 30) / 15 + 1 windows
+
+
+def test_the_pred_sidecar_records_the_context_used(context_run, tmp_path) -> None:
+    root, _ = context_run
+    record = write_wfdb_record(tmp_path, "rec", ["EEG Fpz-Cz"], seconds=300)
+    for given, expected in ((), {"windows": 3, "trained": 3, "stride_s": 30.0}),\
+            (("--context", "1"), {"windows": 1, "trained": 3, "stride_s": None}):
+        out = tmp_path / f"out{len(given)}"
+        result = runner.invoke(app, ["predict", str(record), *given, "--device", "cpu", "--out",
+                                     str(out), "--workdir", str(root)])
+        assert result.exit_code == 0, result.output
+        doc = json.loads((out / "rec_pred.json").read_text())
+        assert doc["context"] == expected
+        assert doc["channels"] == [{"requested": "EEG Fpz-Cz", "name_in_file": "EEG Fpz-Cz"}]

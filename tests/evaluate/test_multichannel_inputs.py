@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -121,3 +123,14 @@ def test_embed_reads_the_slots_in_the_models_order_too(ckpt, tmp_path):
     assert windows.shape == (3, 2, 3000) and info.channel_in_file == "EEG Fpz-Cz,EOG horizontal"
     store = _store(tmp_path / "e.zarr", ["EOG horizontal", "EEG Fpz-Cz"])
     assert check_store_fits(meta, store.path) == "EEG Fpz-Cz,EOG horizontal"
+
+
+def test_the_sidecar_names_each_channel_read_in_the_models_order(ckpt, tmp_path):
+    edf = _edf(tmp_path / "night.edf", ["EMG submental", "EOG horizontal", "EEG Fpz-Cz"])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["predict", str(edf), "--checkpoint", str(ckpt), "--out",
+                                      str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((out / "night_pred.json").read_text())
+    assert doc["channels"] == [{"requested": slot, "name_in_file": slot} for slot in SLOTS]
+    assert doc["context"] == {"windows": 1, "trained": 1, "stride_s": None}
