@@ -54,7 +54,7 @@ def embed_windows(
         for start in range(0, n_windows, batch_size):
             indices = np.arange(start, min(start + batch_size, n_windows), dtype=np.int64)
             x = standardize_windows(torch.as_tensor(get_batch(indices)).float().to(device))
-            tokens = encoder(encoder.embed(encoder.images(x)))[:, 1:]  # (B, N, D), CLS dropped
+            tokens = encoder(encoder.tokens(x))[:, 1:]  # (B, N, D), CLS dropped
             rows.append(tokens.mean(dim=1).float().cpu().numpy())  # (B, D)
     if not rows:
         return np.zeros((0, int(encoder.embed_dim)), dtype=np.float32)

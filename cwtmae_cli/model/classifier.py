@@ -98,7 +98,7 @@ class TF_MAE_Classifier(nn.Module):  # noqa: N801 - the seed's public name
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """Windows ``(B, L)`` or ``(B, 1, L)`` -> patch tokens ``(B, N, D)`` (CLS dropped)."""
-        tokens = self.encoder.embed(self.encoder.images(x))  # (B, N, D), nothing masked
+        tokens = self.encoder.tokens(x)  # (B, N, D), nothing masked
         return self.encoder(tokens)[:, 1:]  # (B, N, D)
 
     def forward_head(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -77,14 +77,26 @@ def wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: 
 def _wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: float,
                      device: torch.device) -> tuple[torch.Tensor, int]:
     """Computed once per (length, scales, device): kernel spectra in float64, kept complex64."""
+    half = (ricker_kernel_length(num_scales, n_samples, lowest_scale, step) - 1) // 2
+    fft_len = fast_fft_length(n_samples + half)
+    spectra = centred_kernel_spectra(num_scales, n_samples, lowest_scale, step, fft_len)
+    return torch.from_numpy(spectra[:, : fft_len // 2 + 1].astype(np.complex64)).to(device), fft_len
+
+
+def centred_kernel_spectra(num_scales: int, n_samples: int, lowest_scale: float, step: float,
+                           fft_len: int) -> np.ndarray:
+    """Full float64 DFT ``(S, fft_len)`` of the kernels placed circularly around index 0.
+
+    Multiplying a view's spectrum by it and inverting gives the "same" convolution on samples
+    ``0 .. L-1`` whenever ``fft_len >= L + h``. The kernels are even, so the spectra are real up
+    to round-off.
+    """
     kernels = ricker_kernels(num_scales, n_samples, lowest_scale, step)  # (S, n)
     half = (kernels.shape[1] - 1) // 2
-    fft_len = fast_fft_length(n_samples + half)
     circular = np.zeros((num_scales, fft_len), dtype=np.float64)  # (S, M)
     circular[:, : half + 1] = kernels[:, half:]  # t = 0 .. half at indices 0 .. half
     circular[:, fft_len - half:] = kernels[:, :half]  # t = -half .. -1 wrap to the end
-    spectra = np.fft.rfft(circular, axis=-1)  # (S, M // 2 + 1) computed in float64
-    return torch.from_numpy(spectra.astype(np.complex64)).to(device), fft_len
+    return np.fft.fft(circular, axis=-1)  # (S, M)
 
 
 def signal_views(x: torch.Tensor) -> torch.Tensor:

@@ -17,9 +17,20 @@ import torch
 from torch import nn
 
 from cwtmae_cli.errors import ConfigError
+from cwtmae_cli.model.direct_tokens import (
+    TokenFilters,
+    build_token_filters,
+    direct_patch_embedding,
+    filter_bytes,
+)
 from cwtmae_cli.model.layers import Block, PatchEmbed
 from cwtmae_cli.model.rope import RotaryEmbedding, check_rope_head_dim
 from cwtmae_cli.model.scalogram import normalized_cwt
+
+# The composed filters of the direct token path, at most this big (benchmarks/bench_tokens.py,
+# docs/model.md: tiny's 10.5 MiB are 2-3.6x faster from batch 8 and at par at batch 1; small's
+# 267 MiB slower below batch 8). By size, not batch: validation and evaluate share one path.
+DIRECT_FILTER_MAX_BYTES = 64 << 20
 
 
 def check_geometry(signal_len: int, cwt_scales: int, patch_size_time: int, patch_size_freq: int,
@@ -79,23 +90,74 @@ class CWTEncoder(nn.Module):
         )
         self.norm = nn.LayerNorm(embed_dim)
         self.register_buffer("grid_size", torch.tensor([self.grid_h, self.grid_w]))
+        self.direct_tokens: bool | None = None  # see uses_direct_tokens; not saved
+        self._token_filters: tuple[torch.Tensor, TokenFilters] | None = None  # (kernel, filters)
 
-    def images(self, x: torch.Tensor) -> torch.Tensor:
-        """Windows ``(B, L)`` or ``(B, C, L)`` to the normalised scalogram ``(B, 3 C, S, L)``."""
+    def _rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Windows ``(B, L)`` or ``(B, C, L)`` checked and laid out as ``(B, C, L)``."""
         C, shape = self.in_channels, tuple(x.shape)
         fits = (x.dim() == 3 and shape[1] == C) or (x.dim() == 2 and C == 1)
         if not fits or shape[-1] != self.signal_len:
             raise ConfigError(f"input windows must be (B, {C}, {self.signal_len})"
                               f"{f' or (B, {self.signal_len})' if C == 1 else ''}, got {shape}")
-        x = x.reshape(-1, self.signal_len)  # (B C, L): each window's channels in a row
+        return x.reshape(-1, C, self.signal_len)  # (B, C, L)
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        """Windows ``(B, L)`` or ``(B, C, L)`` to the normalised scalogram ``(B, 3 C, S, L)``."""
+        x = self._rows(x).reshape(-1, self.signal_len)  # (B C, L): each window's channels in a row
         imgs = normalized_cwt(x, self.cwt_scales)  # (B C, 3, S, L), z-scored in one pass
-        if C == 1:
+        if self.in_channels == 1:
             return imgs  # (B, 3, S, L)
-        return imgs.reshape(-1, 3 * C, *imgs.shape[-2:])  # (B, 3 C, S, L), a view
+        return imgs.reshape(-1, 3 * self.in_channels, *imgs.shape[-2:])  # (B, 3 C, S, L), a view
 
     def embed(self, imgs: torch.Tensor) -> torch.Tensor:
         """Scalogram ``(B, 3 C, S, L)`` to patch tokens with position embedding ``(B, N, D)``."""
         return self.patch_embed(imgs) + self.pos_embed[:, 1:]
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Windows ``(B, L)`` or ``(B, C, L)`` to embedded patch tokens ``(B, N, D)`` (+ pos_embed).
+
+        ``embed(images(x))``, or the same tokens computed from the signal without the scalogram
+        (``direct_tokens.py``) where :meth:`uses_direct_tokens` says so. Either way the result is
+        the same to float32 round-off; every inference path (validation, evaluate, predict,
+        embed) goes through here, so they share one rule and one set of numerics.
+        """
+        if not self.uses_direct_tokens(x):
+            return self.embed(self.images(x))
+        conv = direct_patch_embedding(self._rows(x), self.token_filters(),
+                                      self.patch_embed.proj.bias)  # (B, D, grid_h, grid_w)
+        return self.patch_embed.finish(conv) + self.pos_embed[:, 1:]
+
+    def uses_direct_tokens(self, x: torch.Tensor) -> bool:
+        """True where :meth:`tokens` skips the scalogram: a float32 patch kernel, no gradient
+        wanted through the patch embedding, and either ``direct_tokens`` is True or (``None``,
+        the default) the window is on the CPU and the composed filters take at most
+        ``DIRECT_FILTER_MAX_BYTES``."""
+        proj = self.patch_embed.proj
+        wants_grad = torch.is_grad_enabled() and (
+            x.requires_grad or any(p.requires_grad for p in proj.parameters()))
+        if wants_grad or self.direct_tokens is False or proj.weight.dtype != torch.float32:
+            return False
+        return bool(self.direct_tokens) or (
+            x.device.type == "cpu" and self.token_filter_bytes() <= DIRECT_FILTER_MAX_BYTES)
+
+    def token_filter_bytes(self) -> int:
+        """Size of the composed filters of this geometry (:func:`direct_tokens.filter_bytes`)."""
+        return filter_bytes(self.embed_dim, 3 * self.in_channels, self.patch_embed.patch_size,
+                            self.signal_len, self.cwt_scales)
+
+    def token_filters(self) -> TokenFilters:
+        """The composed filters of the current patch kernel, rebuilt whenever the kernel's values
+        differ from those they were built from (an optimizer step, a load, a move)."""
+        weight = self.patch_embed.proj.weight.detach()
+        cached = self._token_filters
+        same = cached is not None and (cached[0].shape, cached[0].dtype, cached[0].device) == (
+            weight.shape, weight.dtype, weight.device)
+        if not same or not torch.equal(cached[0], weight):
+            with torch.inference_mode(False):  # plain tensors, usable outside inference mode
+                bank = build_token_filters(weight, self.signal_len, self.cwt_scales)
+                self._token_filters = (weight.clone(), bank)
+        return self._token_filters[1]
 
     def forward(self, tokens: torch.Tensor, ids_keep: torch.Tensor | None = None) -> torch.Tensor:
         """Run the blocks on (kept) patch tokens.

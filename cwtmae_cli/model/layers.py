@@ -28,7 +28,10 @@ class PatchEmbed(nn.Module):
         self.norm = nn.LayerNorm(embed_dim)
 
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
-        x = self.proj(imgs)  # (B, D, grid_h, grid_w)
+        return self.finish(self.proj(imgs))
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution's output ``(B, D, grid_h, grid_w)`` to normalised tokens (B, N, D)."""
         x = x.flatten(2).transpose(1, 2)  # (B, N, D)
         return self.norm(x)
 

@@ -1,0 +1,111 @@
+"""Benchmark of the direct token path (issue 16.4) against the materialised scalogram, on the CPU.
+
+For each preset: the time to compose the filters, then, for each batch size, interleaved pairs
+(order alternating, after a warm-up) of
+
+* front end: ``encoder.embed(encoder.images(x))`` (CWT, z-score, patch convolution) against
+  ``encoder.tokens(x)`` with the direct path forced (``direct_tokens = True``);
+* end to end (``--end-to-end``, batch 32 only): ``predict_proba`` of a CoT classifier of the
+  preset with the direct path off and on;
+
+printing the median of the per-pair ratios ``materialised time / direct time`` (above 1: the
+direct path is faster), their range, and the load average before and after. These figures set
+``DIRECT_FILTER_MAX_BYTES`` in ``cwtmae_cli/model/encoder.py``.
+Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_tokens.py [--presets tiny,small] [--pairs 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+from cwtmae_cli.evaluate.inference import predict_proba
+from cwtmae_cli.model import PRESETS, TF_MAE_Classifier
+from cwtmae_cli.model.encoder import CWTEncoder
+
+ENCODER_KEYS = ("signal_len", "cwt_scales", "patch_size_time", "patch_size_freq", "embed_dim",
+                "depth", "num_heads")
+
+
+def paired(reference: Callable[[], object], candidate: Callable[[], object], pairs: int
+           ) -> list[float]:
+    """``pairs`` ratios reference time / candidate time, interleaved, order alternating."""
+    reference(), candidate()  # warm-up: filters, tables, first allocations
+    ratios = []
+    for i in range(pairs):
+        times = {}
+        for name, fn in ((("ref", reference), ("new", candidate)) if i % 2 == 0
+                         else (("new", candidate), ("ref", reference))):
+            start = time.perf_counter()
+            fn()
+            times[name] = time.perf_counter() - start
+        ratios.append(times["ref"] / times["new"])
+    return ratios
+
+
+def front_end(encoder: CWTEncoder, batch: int, pairs: int) -> list[float]:
+    C = encoder.in_channels
+    x = torch.randn(batch, C, encoder.signal_len) if C > 1 else torch.randn(batch,
+                                                                           encoder.signal_len)
+
+    def materialised() -> None:
+        with torch.inference_mode():
+            encoder.embed(encoder.images(x))
+
+    def direct() -> None:
+        with torch.inference_mode():
+            encoder.tokens(x)
+    return paired(materialised, direct, pairs)
+
+
+def end_to_end(preset: str, batch: int, pairs: int) -> list[float]:
+    config = {k: PRESETS[preset][k] for k in ENCODER_KEYS}
+    model = TF_MAE_Classifier(None, num_classes=5, **config).eval()
+    windows = torch.randn(batch, config["signal_len"])
+
+    def run(direct: bool) -> Callable[[], None]:
+        def call() -> None:
+            model.encoder.direct_tokens = direct
+            predict_proba(model, batch, lambda i: windows[torch.from_numpy(i)], batch_size=batch)
+        return call
+    return paired(run(False), run(True), pairs)
+
+
+def _row(what: str, ratios: list[float]) -> str:
+    return (f"{what:<44}{statistics.median(ratios):>8.2f}x"
+            f"   ({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} pairs)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="tiny,small")
+    parser.add_argument("--batches", default="1,8,32")
+    parser.add_argument("--channels", type=int, default=1)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--end-to-end", action="store_true")
+    args = parser.parse_args()
+    print(f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} at the start")
+    for preset in args.presets.split(","):
+        config = {k: PRESETS[preset][k] for k in ENCODER_KEYS}
+        encoder = CWTEncoder(**config, in_channels=args.channels).eval()
+        encoder.direct_tokens = True
+        start = time.perf_counter()
+        filters = encoder.token_filters()
+        built_s = time.perf_counter() - start
+        print(f"{preset}, {args.channels} channel(s): filters {filters.nbytes / 2**20:.1f} MiB, "
+              f"composed in {built_s:.2f} s")
+        for batch in (int(b) for b in args.batches.split(",")):
+            print(_row(f"  front end, batch {batch}", front_end(encoder, batch, args.pairs)))
+        if args.end_to_end:
+            print(_row("  predict_proba, CoT classifier, batch 32", end_to_end(preset, 32,
+                                                                               args.pairs)))
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+
+
+if __name__ == "__main__":
+    main()
