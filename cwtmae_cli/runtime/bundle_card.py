@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cwtmae_cli.runtime.export import CHANCE_KAPPA
+
 _METRICS = (("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"),
             ("macro_f1", "macro-F1"), ("cohen_kappa", "Cohen's kappa"))
 # The challenge's best entries on its hidden test set (Clifford et al. 2017).
@@ -65,11 +67,15 @@ def headline(evaluation: dict[str, Any]) -> tuple[float | None, str]:
 
 def _verdict(evaluation: dict[str, Any]) -> list[str]:
     score, text = headline(evaluation)
+    kappa = ((evaluation.get("held_out_test") or {}).get("records") or {}).get("cohen_kappa")
+    chance = (f" Its Cohen's kappa over the test records, {kappa:.3f}, is near chance: it does "
+              "little better than guessing." if isinstance(kappa, float) and kappa < CHANCE_KAPPA
+              else "")
     if score is None or score < 0.80:
         return [f"**Read these figures before using the model.** Its challenge score, {text}, "
                 f"is well below the challenge's best entries ({CHALLENGE_BEST}) and below the "
                 "0.80 that cwtmae asks of a bundled model: it is a small demonstration model "
-                "trained on a CPU budget, not a reliable AF detector."]
+                f"trained on a CPU budget, not a reliable AF detector.{chance}"]
     return [f"Its challenge score is {text} (the challenge's best entries reached "
             f"{CHALLENGE_BEST} on its hidden test set)."]
 
@@ -93,7 +99,9 @@ def _recipe_lines(evaluation: dict[str, Any]) -> list[str]:
         f"{pre.get('steps')} steps (batch {pre.get('batch_size')}, lr {pre.get('lr')}), then "
         f"fine-tuned with the `{fine.get('head')}` head for {fine.get('steps')} steps (batch "
         f"{fine.get('batch_size')}, lr {fine.get('lr')}, class weights "
-        f"{'on' if fine.get('class_weights') else 'off'}), seed {fine.get('seed')}, on the CPU. "
+        f"{'on' if fine.get('class_weights') else 'off'}), seed {fine.get('seed')}, on the "
+        "CPU.", "",
+        *([str(recipe["selection"]), ""] if recipe.get("selection") else []),
         "One command reproduces it:", "",
         "```", str(recipe.get("command", "")), "```",
     ]

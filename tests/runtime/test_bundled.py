@@ -89,3 +89,14 @@ def test_a_plain_export_is_not_a_bundle(models_dir, tmp_path) -> None:
     (copy / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(CheckpointError, match="does not list evaluation.json"):
         load_bundled("low", copy.parent)
+
+
+def test_the_card_says_when_the_test_kappa_is_near_chance() -> None:
+    from bundle_fixtures import evaluation_doc
+
+    from cwtmae_cli.runtime.bundle_card import figures_section
+
+    doc = evaluation_doc("m", [0.3, 0.4], test_score=0.1)  # test kappa 0.05
+    assert "Its Cohen's kappa over the test records, 0.050, is near chance" in figures_section(doc)
+    doc = evaluation_doc("m", [0.3, 0.4], test_score=0.4)  # test kappa 0.2
+    assert "near chance" not in figures_section(doc)
