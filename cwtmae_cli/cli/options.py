@@ -150,7 +150,9 @@ Resume = Annotated[
         show_default=False,
     ),
 ]
-Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the model.")]
+Compile = Annotated[bool, typer.Option(
+    "--compile", help="torch.compile the training step (static shapes, the CWT eager); says on "
+    "stderr how long compiling took, and continues eager where the backend cannot compile.")]
 _PRECISION_HELP = "Network numerics: bf16 (autocast; the CWT and losses stay float32) or fp32; "
 TrainPrecision = Annotated[
     str | None,

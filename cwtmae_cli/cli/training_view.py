@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
+
 from cwtmae_cli.cli.console import note, out, progress_bar, warn
 from cwtmae_cli.wording import plural
 
@@ -44,6 +46,8 @@ class TrainingProgress:
                 f"lr {payload['lr']:.2e}  {payload['samples_per_s']:.1f} samples/s"
             )
             self.progress.update(self.task, completed=payload["step"], stats=stats)
+        elif kind in ("compile", "compile_fallback"):
+            self.progress.console.print(compile_line(kind, payload), highlight=False)
         elif kind == "eval":
             mark = "  (best)" if payload.get("best") else ""
             self.progress.console.print(
@@ -52,6 +56,21 @@ class TrainingProgress:
                 f"kappa {_num(payload.get('cohen_kappa'))}{mark}",
                 highlight=False,
             )
+
+
+def compile_line(kind: str, payload: dict[str, Any]) -> Text:
+    """The one stderr line of a ``compile`` (timing) or ``compile_fallback`` event."""
+    if kind == "compile_fallback":
+        return Text(f"warning: --compile: torch.compile cannot run here ({payload['reason']}); "
+                    "the run continues eager", style="yellow")
+    first, after = payload["first_step_s"], payload.get("next_step_s")
+    spent = payload.get("compile_s")
+    steps = (f"the first step took {first:.1f} s" if after is None
+             else f"the first two steps took {first:.1f} s and {after:.1f} s")
+    compiling = ("compilation included" if spent is None
+                 else f"{spent:.1f} s of {'it' if after is None else 'that'} compiling")
+    text = f"torch.compile: {steps}, {compiling}"
+    return Text(text, style="cyan")
 
 
 def _num(value: Any, digits: int = 4) -> str:

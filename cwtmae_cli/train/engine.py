@@ -21,6 +21,7 @@ from cwtmae_cli.runtime.checkpoint import checkpoint_meta, save_checkpoint
 from cwtmae_cli.runtime.precision import resolve_precision
 from cwtmae_cli.runtime.state import capture_rng_state, load_train_state, restore_rng_state
 from cwtmae_cli.train.clock import TrainClock
+from cwtmae_cli.train.compiled import CompiledTraining
 from cwtmae_cli.train.config import TrainConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob, autocast, standardized_batch
@@ -78,8 +79,8 @@ class Engine:
 
             ids = [self.ctx.device.index] if self.ctx.device.type == "cuda" else None
             module = DistributedDataParallel(module, device_ids=ids)
-        if self.config.compile:
-            module = torch.compile(module)
+        compiled = self.config.compile  # one CompiledTraining (or None) for the whole run
+        self.compiled = CompiledTraining(module, self.ctx.device, self.emit) if compiled else None
         return module
 
     # -- resume ---------------------------------------------------------------------------------
@@ -179,8 +180,14 @@ class Engine:
         """One step on the windows at ``positions``, or on ``batch`` = (x, y) already read."""
         x, y = batch if batch is not None else standardized_batch(self.job, positions,
                                                                    self.ctx.device)
+        if self.compiled is None:
+            return self._step_on(self.train_module, x, y)
+        last = self.step + 1 == self.total_steps
+        return self.compiled.run(lambda module: self._step_on(module, x, y), last)
+
+    def _step_on(self, module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
         with autocast(self.ctx.device, self.precision):
-            out = self.train_module(x, y)
+            out = module(x, y)
         loss = out["loss"]
         if not torch.isfinite(loss):
             raise TrainingError(
@@ -257,17 +264,10 @@ class Engine:
     def fit(self) -> dict[str, Any]:
         """Train from ``self.step`` to ``total_steps``; return the summary (rank 0's is written)."""
         start_step, clock = self.step, TrainClock()
-        self.emit(
-            "start",
-            {
-                "total_steps": self.total_steps,
-                "start_step": start_step,
-                "steps_per_epoch": self.steps_per_epoch,
-                "global_batch": self.global_batch,
-                "world_size": self.ctx.world_size,
-                "device": str(self.ctx.device),
-            },
-        )
+        self.emit("start", {"total_steps": self.total_steps, "start_step": start_step,
+                            "steps_per_epoch": self.steps_per_epoch,
+                            "global_batch": self.global_batch,
+                            "world_size": self.ctx.world_size, "device": str(self.ctx.device)})
         self.job.model.train()
         self._window: list[dict[str, float]] = []  # step values since the last log line
         last_train: dict[str, float] = {}
