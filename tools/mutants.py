@@ -74,6 +74,8 @@ T_MAE = "tests/model/test_mae.py"
 T_ROPE = "tests/model/test_rope.py"
 T_CLS = "tests/model/test_classifier.py"
 T_ENCODER = "tests/model/test_encoder.py"
+T_SCALOGRAM = "tests/model/test_scalogram.py"
+T_DIRECT = "tests/model/test_direct_tokens.py"
 T_OPT = "tests/train/test_optim_schedule.py"
 T_CKPT = "tests/runtime/test_checkpoint.py"
 T_ENGINE = "tests/train/test_engine.py"
@@ -164,6 +166,29 @@ MUTANTS: tuple[Mutant, ...] = (
       "return self.patch_embed(imgs) + self.pos_embed[:, :-1]",
       "tests/model/test_encoder_exact.py", "off-by-one",
       "patch tokens take the position embedding of the token before (CLS's for the first)"),
+    # ---- model/scalogram_moments.py, scalogram.py, direct_tokens.py (issue 16) -----------------
+    m("moments-edges-kept", "model/scalogram_moments.py",
+      "variance = ((full - edges) / tables.count", "variance = (full / tables.count",
+      T_SCALOGRAM, "missing term",
+      "scalogram energy by Parseval without subtracting the two cropped edges"),
+    m("moments-short-fft", "model/scalogram.py",
+      "if spectrum is None or fft_len is None or fft_len < needed:",
+      "if spectrum is None or fft_len is None:",
+      T_SCALOGRAM, "missing check",
+      "moments from the CWT's own FFT length, too short for the full convolution's Parseval"),
+    m("moments-tail-not-reversed", "model/scalogram_moments.py",
+      "tail = views[..., n_samples - half:].flip(-1)", "tail = views[..., n_samples - half:]",
+      T_SCALOGRAM, "wrong order", "right edge's energy with the tail not reversed"),
+    m("direct-filters-unconjugated", "model/direct_tokens.py",
+      "w_hat = w_hat.conj().permute(0, 4, 2, 1, 3)", "w_hat = w_hat.permute(0, 4, 2, 1, 3)",
+      T_DIRECT, "sign", "composed filters convolve with the patch kernel instead of correlating"),
+    m("direct-filters-stale", "model/encoder.py",
+      "if not same or not torch.equal(cached[0], weight):", "if not same:",
+      T_DIRECT, "missing check", "direct-path filters kept after the patch kernel changed"),
+    m("compile-rng-not-restored", "train/compiled.py",
+      "restore_rng_state(rng, self.device)", "del rng",
+      "tests/train/test_compiled.py", "missing step",
+      "eager retry of a failed compiled step from an advanced random state"),
     # ---- model/mae.py ---------------------------------------------------------------------------
     m("mae-forward-mask-ratio", "model/mae.py",
       "self.forward_encoder(imgs, self.mask_ratio)", "self.forward_encoder(imgs, 0.75)",
@@ -435,8 +460,8 @@ MUTANTS: tuple[Mutant, ...] = (
       "a local exported folder used without its manifest checked"),
     # ---- evaluate/embedding.py ------------------------------------------------------------------
     m("embed-cls-token", "evaluate/embedding.py",
-      "encoder(encoder.embed(encoder.images(x)))[:, 1:]",
-      "encoder(encoder.embed(encoder.images(x)))",
+      "encoder(encoder.tokens(x))[:, 1:]",
+      "encoder(encoder.tokens(x))",
       "tests/evaluate/test_embedding.py", "wrong slice", "the CLS token averaged in"),
     m("embed-wrong-windows", "evaluate/embedding.py",
       "kept = np.ascontiguousarray(windows[good])",
