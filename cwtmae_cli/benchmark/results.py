@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from cwtmae_cli.benchmark.protocol import SETTINGS, fraction_key
+from cwtmae_cli.runtime.export import CHANCE_KAPPA
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "cohen_kappa")
 
@@ -60,6 +61,24 @@ def label_efficiency_gain(summary: dict, metric: str = "macro_f1") -> dict:
         b = summary.get("scratch", {}).get(key, {}).get(metric, {}).get("mean")
         gains[key] = None if a is None or b is None else float(a - b)
     return gains
+
+
+def near_chance(summary: dict) -> list[str]:
+    """A sentence per (setting, fraction) whose mean Cohen's kappa over the folds is below
+    :data:`~cwtmae_cli.runtime.export.CHANCE_KAPPA` (the model cards' threshold): its accuracy
+    then mostly reflects the class mix."""
+    said = []
+    for setting, by_fraction in summary.items():
+        for key, stats in by_fraction.items():
+            kappa = stats["cohen_kappa"]["mean"]
+            if kappa is not None and math.isfinite(kappa) and kappa < CHANCE_KAPPA:
+                said.append(
+                    f"{setting} at {float(key) * 100:g} % of labels: mean kappa {kappa:.3f} over "
+                    f"{stats['cohen_kappa']['n']} folds is near chance (< {CHANCE_KAPPA:g}); its "
+                    "models barely tell the classes apart and its accuracy mostly reflects the "
+                    "class mix"
+                )
+    return said
 
 
 def format_mean_sd(stats: dict, digits: int = 3) -> str:

@@ -63,7 +63,7 @@ def render(doc: dict[str, Any]) -> None:
     """The mean ± sd table per setting and fraction, and the gain of pretraining, on stdout."""
     from rich.table import Table
 
-    from cwtmae_cli.benchmark.results import format_mean_sd, label_efficiency_gain
+    from cwtmae_cli.benchmark.results import format_mean_sd, label_efficiency_gain, near_chance
 
     settings = doc["settings"]
     table = Table(
@@ -93,6 +93,8 @@ def render(doc: dict[str, Any]) -> None:
             "predictions hold one class)",
             highlight=False,
         )
+    for sentence in near_chance(doc["summary"]):
+        warn(sentence)
     gains = label_efficiency_gain(doc["summary"])
     gain = Table(title="macro-F1 gain of pretraining (pretrained - scratch)", title_justify="left")
     gain.add_column("labels")

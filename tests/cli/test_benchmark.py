@@ -246,6 +246,22 @@ def test_the_table_says_when_a_mean_covers_fewer_folds(capsys) -> None:
     assert "+0.000" in text  # macro-F1 gain: 0.7 - 0.7
 
 
+def test_a_setting_whose_mean_kappa_is_near_chance_is_said(capsys) -> None:
+    from cwtmae_cli.benchmark.results import summarize
+    from cwtmae_cli.cli.benchmark import render
+
+    def cell(fold: int, setting: str, kappa: float) -> dict:
+        scores = {"accuracy": 0.94, "balanced_accuracy": 0.5, "macro_f1": 0.5, "cohen_kappa": kappa}
+        return {"fold": fold, "setting": setting, "label_fraction": 0.2, "test": scores}
+
+    cells = [cell(0, "pretrained", 0.04), cell(1, "pretrained", 0.12),
+             cell(0, "scratch", 0.30), cell(1, "scratch", 0.20)]  # fmt: skip
+    render({"settings": {"n_folds": 2}, "summary": summarize(cells, [0.2]), "run_dir": "r"})
+    err = " ".join(capsys.readouterr().err.split())
+    assert "pretrained at 20 % of labels: mean kappa 0.080 over 2 folds is near chance" in err
+    assert "scratch at" not in err  # 0.25: not near chance
+
+
 def test_a_class_kept_above_its_fraction_is_said_and_nothing_is_written(workdir) -> None:
     from cwtmae_cli.benchmark.plan import BenchmarkSettings, plan_benchmark
 
