@@ -36,11 +36,27 @@ def pretrained_window_note(pretrained_meta: dict[str, Any], fs_hz: float, window
             f"of {patch} samples (e.g. {shorter} or {longer} at {fs_hz:g} Hz) or at another rate"
         )
     if n_samples == source_len:
-        return None
+        return _same_grid_other_rate(n_samples, patch, pre, here)
     rows = int(config["cwt_scales"]) // int(config["patch_size_freq"])
     return (
         f"fine-tuning on {n_samples}-sample windows{_seconds(n_samples, here)}; the encoder was "
         f"pretrained on {source_len}{_seconds(source_len, pre)}: its position embedding is "
         f"interpolated from {rows} x {source_len // patch} to {rows} x {n_samples // patch} "
         "patches"
+    )
+
+
+def _same_grid_other_rate(n_samples: int, patch: int, pre: dict[str, Any],
+                          here: dict[str, Any]) -> str | None:
+    """None when the rates agree (or the pretraining's is not recorded), else a note: the patch
+    grid is the same, but each patch and wavelet scale means another time span."""
+    source_fs, fs_hz = pre.get("fs_hz"), here.get("fs_hz")
+    if not source_fs or not fs_hz or abs(float(source_fs) - float(fs_hz)) < 1e-9:
+        return None
+    return (
+        f"fine-tuning on {n_samples}-sample windows{_seconds(n_samples, here)}; the encoder was "
+        f"pretrained on {n_samples}{_seconds(n_samples, pre)}: the same patch grid, so nothing "
+        f"is interpolated, but a patch spans {patch / float(fs_hz):.3g} s here against "
+        f"{patch / float(source_fs):.3g} s in pretraining, and each wavelet scale stands for "
+        f"{float(fs_hz) / float(source_fs):.3g} times the frequency it had there"
     )

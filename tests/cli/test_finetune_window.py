@@ -61,3 +61,22 @@ def test_a_window_of_no_whole_number_of_patches_is_refused_in_one_line(pretraine
     assert len(lines) == 1 and "1050 samples (10 s at 105 Hz)" in lines[0]
     assert "patches of 100" in lines[0] and "1000 or 1100 at 105 Hz" in lines[0]
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_same_samples_at_another_rate_are_said(pretrained, tmp_path):
+    store = write_sine_store(tmp_path / "ecg.zarr", n_per_class=8, n_samples=3000, fs_hz=300.0)
+    result = _invoke(["finetune", *CPU, "--data", str(store), "--pretrained", str(pretrained),
+                      "--head", "mlp", "--out", str(tmp_path / "ft"), "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ("fine-tuning on 3000-sample windows (10 s at 300 Hz); the encoder was pretrained on "
+            "3000 (30 s at 100 Hz): the same patch grid, so nothing is interpolated, but a patch "
+            "spans 0.333 s here against 1 s in pretraining, and each wavelet scale stands for 3 "
+            "times the frequency it had there") in " ".join(result.stderr.split())
+
+
+def test_the_same_windows_at_the_same_rate_say_nothing(pretrained, tmp_path):
+    store = write_sine_store(tmp_path / "same.zarr", n_per_class=8)  # 30 s at 100 Hz
+    result = _invoke(["finetune", *CPU, "--data", str(store), "--pretrained", str(pretrained),
+                      "--head", "mlp", "--out", str(tmp_path / "ft"), "--workdir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "the encoder was pretrained on" not in result.stderr
