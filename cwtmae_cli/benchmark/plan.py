@@ -156,6 +156,7 @@ def plan_benchmark(
     ckpt = resolve_pretrained(root, given)
     if given is None:
         notes.append(f"using pretrained checkpoint {ckpt}")
+    notes += _window_note(ckpt, store)
     folds, warnings = _folds(labels, recording, subjects, names, settings, batch_size)
     if resume is not None:
         _check_same_folds(saved["folds"], folds, store, run_dir)
@@ -175,6 +176,19 @@ def plan_benchmark(
         warnings=tuple(warnings),
         notes=tuple(notes),
     )
+
+
+def _window_note(ckpt: Path, store_path: Path) -> list[str]:
+    """What fine-tuning every cell on the store's windows does to the pretrained encoder (its
+    position embedding interpolated, or the same samples at another rate), as finetune says it;
+    a ConfigError, before anything is written, when the windows do not fit its patches."""
+    from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.runtime.checkpoint import read_meta
+    from cwtmae_cli.train.window_fit import pretrained_window_note
+
+    store = open_store(store_path)
+    note = pretrained_window_note(read_meta(ckpt), store.fs_hz, store.window_s, store.n_samples)
+    return [note] if note else []
 
 
 def _folds(

@@ -279,3 +279,17 @@ def test_a_class_kept_above_its_fraction_is_said_and_nothing_is_written(workdir)
             line = f"fold {fold.index} at label fraction 0.1: class `f{k}` has {windows}; 1 is kept"
             assert (n > 0 and n < 5) == any(w.startswith(line) for w in lines)
     assert not any("at label fraction 1:" in w for w in plan.warnings)
+
+
+def test_the_plan_says_when_the_windows_differ_from_the_pretrainings(workdir, tmp_path) -> None:
+    from cwtmae_cli.benchmark.plan import BenchmarkSettings, plan_benchmark
+
+    settings = BenchmarkSettings(n_folds=2, label_fractions=(1.0,),
+                                 finetune={"batch_size": 3, "device": "cpu"})
+    same = plan_benchmark(settings, workdir=workdir, out=tmp_path / "same")
+    assert not any("the encoder was pretrained on" in n for n in same.notes)
+    faster = write_sine_store(tmp_path / "faster.zarr", n_per_class=8, n_samples=500, fs_hz=100.0)
+    plan = plan_benchmark(settings, workdir=workdir, data=faster, out=tmp_path / "faster")
+    assert ("fine-tuning on 500-sample windows (5 s at 100 Hz); the encoder was pretrained on "
+            "500 (10 s at 50 Hz): the same patch grid") in " ".join(plan.notes)
+    assert not (tmp_path / "faster").exists()  # a plan writes nothing
