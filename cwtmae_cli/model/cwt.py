@@ -43,6 +43,7 @@ def ricker_kernels(num_scales: int, n_samples: int, lowest_scale: float = 0.1,
     return amp * (1.0 - t**2 / s**2) * np.exp(-(t**2) / (2.0 * s**2))  # (S, n)
 
 
+@lru_cache(maxsize=64)  # pure; called for every batch of every recording (about 1 ms a call)
 def fast_fft_length(min_length: int, multiple_of: int = 1) -> int:
     """Smallest even ``m >= min_length`` that is ``multiple_of`` times a 2^a 3^b 5^c 7^d.
 
