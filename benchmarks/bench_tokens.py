@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 import torch
+from compare_paths import paired_ratios  # the interleaved timing of bench_train --compare
 
 from cwtmae_cli.evaluate.inference import predict_proba
 from cwtmae_cli.model import PRESETS, TF_MAE_Classifier
@@ -30,22 +31,6 @@ from cwtmae_cli.model.encoder import CWTEncoder
 
 ENCODER_KEYS = ("signal_len", "cwt_scales", "patch_size_time", "patch_size_freq", "embed_dim",
                 "depth", "num_heads")
-
-
-def paired(reference: Callable[[], object], candidate: Callable[[], object], pairs: int
-           ) -> list[float]:
-    """``pairs`` ratios reference time / candidate time, interleaved, order alternating."""
-    reference(), candidate()  # warm-up: filters, tables, first allocations
-    ratios = []
-    for i in range(pairs):
-        times = {}
-        for name, fn in ((("ref", reference), ("new", candidate)) if i % 2 == 0
-                         else (("new", candidate), ("ref", reference))):
-            start = time.perf_counter()
-            fn()
-            times[name] = time.perf_counter() - start
-        ratios.append(times["ref"] / times["new"])
-    return ratios
 
 
 def front_end(encoder: CWTEncoder, batch: int, pairs: int) -> list[float]:
@@ -60,7 +45,7 @@ def front_end(encoder: CWTEncoder, batch: int, pairs: int) -> list[float]:
     def direct() -> None:
         with torch.inference_mode():
             encoder.tokens(x)
-    return paired(materialised, direct, pairs)
+    return paired_ratios(materialised, direct, pairs)
 
 
 def end_to_end(preset: str, batch: int, pairs: int) -> list[float]:
@@ -73,7 +58,7 @@ def end_to_end(preset: str, batch: int, pairs: int) -> list[float]:
             model.encoder.direct_tokens = direct
             predict_proba(model, batch, lambda i: windows[torch.from_numpy(i)], batch_size=batch)
         return call
-    return paired(run(False), run(True), pairs)
+    return paired_ratios(run(False), run(True), pairs)
 
 
 def _row(what: str, ratios: list[float]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from bundle_fixtures import make_bundle
+from bundle_fixtures import low_and_good_bundles
 from results_fixtures import invoke_wide
 
 from cwtmae_cli.data.edf_writer import write_edf
@@ -20,10 +20,7 @@ from cwtmae_cli.runtime import bundled
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("bundles") / "models"
-    make_bundle(folder, "low", [0.30, 0.40, 0.35], test_score=0.33)
-    make_bundle(folder, "good", [0.84, 0.86], test_score=0.85, seed=3)
-    return folder
+    return low_and_good_bundles(tmp_path_factory.mktemp("bundles"))
 
 
 @pytest.fixture()

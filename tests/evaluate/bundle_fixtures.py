@@ -44,3 +44,11 @@ def make_bundle(models_dir: Path, name: str, cv_scores: list[float],
     ckpt = save_classifier(models_dir.parent / f".ckpt-{name}", tiny_classifier(5, seed=seed),
                            SLEEP_LABELS)
     return write_bundle(ckpt, models_dir / name, evaluation_doc(name, cv_scores, test_score))
+
+
+def low_and_good_bundles(root: Path) -> Path:
+    """A models folder holding ``low`` (CV 0.35, below the 0.80 target) and ``good`` (0.85)."""
+    folder = root / "models"
+    make_bundle(folder, "low", [0.30, 0.40, 0.35], test_score=0.33)
+    make_bundle(folder, "good", [0.84, 0.86], test_score=0.85, seed=3)
+    return folder

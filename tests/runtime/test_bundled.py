@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from bundle_fixtures import make_bundle
+from bundle_fixtures import low_and_good_bundles, make_bundle
 
 from cwtmae_cli.errors import CheckpointError
 from cwtmae_cli.runtime import bundled
@@ -18,10 +18,7 @@ from cwtmae_cli.runtime.manifest import MANIFEST_FILE
 
 @pytest.fixture(scope="module")
 def models_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("bundles") / "models"
-    make_bundle(folder, "low", [0.30, 0.40, 0.35], test_score=0.33)
-    make_bundle(folder, "good", [0.84, 0.86], test_score=0.85, seed=3)
-    return folder
+    return low_and_good_bundles(tmp_path_factory.mktemp("bundles"))
 
 
 def test_a_bundle_lists_its_figures_in_the_manifest_and_describes_itself(models_dir) -> None:
