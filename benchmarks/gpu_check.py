@@ -35,7 +35,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def mae_flops_per_window(config: dict, mask_ratio: float | None = None) -> float:
-    """Forward + backward FLOPs of one window through ``CWT_MAE_RoPE(**config)``."""
+    """Forward + backward FLOPs of one window through ``CWT_MAE_RoPE(**config)``'s network (the
+    FFT-based scalogram and its z-score's few float64 dot products are not counted)."""
     S, L = config["cwt_scales"], config["signal_len"]
     pf, pt = config["patch_size_freq"], config["patch_size_time"]
     D, Dd = config["embed_dim"], config["decoder_embed_dim"]
