@@ -32,7 +32,8 @@ EmbedOut = Annotated[
     typer.Option(
         "--out",
         help="Writes OUT.npy (windows x embed_dim float32) and OUT.tsv (row, recording, "
-        "onset_s, label, split); neither may exist.",
+        "onset_s, label, split); an OUT ending in .zarr gets one zarr v3 group holding both "
+        "instead. None may exist.",
         show_default=False,
     ),
 ]
@@ -58,12 +59,13 @@ def embed(
     """Write the encoder's embedding of every window (mean patch token) for linear probes."""
     from cwtmae_cli.errors import UsageError
     from cwtmae_cli.evaluate import embedding
+    from cwtmae_cli.evaluate.embedding_store import is_zarr_output, write_zarr
     from cwtmae_cli.evaluate.evaluation import choose_checkpoint
     from cwtmae_cli.runtime.device import resolve_device
     from cwtmae_cli.workdir import resolve_workdir
 
     torch_device = resolve_device(device)
-    embedding.output_paths(out_path)  # an existing output: a usage error before any work
+    embedding.check_output(out_path)  # an existing output: a usage error before any work
     if not path.exists():
         raise UsageError(f"no such file or folder: {path}")
     ckpt = choose_checkpoint(resolve_workdir(workdir), checkpoint)
@@ -73,8 +75,13 @@ def embed(
         parts = [embedding.embed_store(model, meta, path, batch_size, torch_device)]
     else:
         parts = _embed_recordings(model, meta, ckpt, path, channel, batch_size, torch_device)
+    dim = parts[0].vectors.shape[1]
+    if is_zarr_output(out_path):
+        group, n = write_zarr(parts, out_path, embedding.provenance(ckpt, meta, path))
+        out.print(f"{group}\t{n} x {dim}", highlight=False)
+        return
     vectors, table, n = embedding.write_embeddings(parts, out_path)
-    out.print(f"{vectors}\t{n} x {parts[0].vectors.shape[1]}", highlight=False)
+    out.print(f"{vectors}\t{n} x {dim}", highlight=False)
     out.print(f"{table}\t{plural(n, 'row')}", highlight=False)
 
 

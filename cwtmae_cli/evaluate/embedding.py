@@ -8,7 +8,8 @@ windows) or, from a store, as training reads them (every split, store order).
 
 Output ``PATH.npy`` (``(N, D)`` float32) with ``PATH.tsv`` beside it, one row per embedding:
 ``row, recording, onset_s, label, split`` (label and split only from a store). Both are written
-to temporary siblings and renamed; an existing output is never replaced.
+to temporary siblings and renamed; an existing output is never replaced. ``--out PATH.zarr``
+writes the same rows as one zarr group instead (:mod:`embedding_store`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import csv
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,8 @@ class Embeddings:
     label: list[str]
     split: list[str]
     n_bad: int = 0  # windows quality control left out (recordings only)
+    channels: list[str] = field(default_factory=list)  # the channels read, in the model's order
+    label_names: list[str] = field(default_factory=list)  # a store's classes, in its order
 
 
 def embed_recordings(
@@ -102,14 +105,15 @@ def embed_recordings(
     from cwtmae_cli.evaluate.prediction_paths import recording_id
 
     for path in recordings:
-        windows, onset_s, quality, _ = reader.windows(path)  # (W, L), (W,)
+        windows, onset_s, quality, info = reader.windows(path)  # (W, L), (W,)
         good = np.flatnonzero([reason is None for reason in quality])  # (G,)
         kept = np.ascontiguousarray(windows[good])  # (G, L): the rows the table will name
         vectors = embed_windows(model, len(good), lambda i, kept=kept: torch.from_numpy(kept[i]),
                                 batch_size, device)
         name = recording_id(path)
         yield path, Embeddings(vectors, [name] * len(good), onset_s[good], [""] * len(good),
-                               [""] * len(good), n_bad=len(windows) - len(good))
+                               [""] * len(good), n_bad=len(windows) - len(good),
+                               channels=list(info.names_in_file or (info.channel_in_file,)))
 
 
 def check_store_fits(meta: dict, store_path: Path) -> str:
@@ -154,7 +158,37 @@ def embed_store(
         data.start_s,
         [names[y] if y >= 0 else "" for y in data.labels],
         [SPLIT_NAMES[s] for s in split],
+        channels=channel.split(","),
+        label_names=list(names),
     )
+
+
+def check_output(out: Path) -> None:
+    """UsageError when the output ``--out`` names (``OUT.zarr``, else ``OUT.npy`` and
+    ``OUT.tsv``) exists: before any work, nothing is replaced."""
+    from cwtmae_cli.evaluate.embedding_store import check_free, is_zarr_output
+
+    if is_zarr_output(out):
+        check_free(out)
+    else:
+        output_paths(out)
+
+
+def provenance(checkpoint: Path, meta: dict, source: Path) -> dict:
+    """What the zarr output says it came from: the checkpoint (path, kind), its channel slots,
+    rate and window length, and the path embedded."""
+    from cwtmae_cli.evaluate.slots import checkpoint_slots
+    from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
+
+    pre = meta["preprocessing"]
+    ckpt = resolve_checkpoint(checkpoint, prefer="best")  # the one load_encoder_model loaded
+    return {
+        "checkpoint": {"path": str(Path(ckpt).resolve()), "kind": str(meta["kind"])},
+        "channels": list(checkpoint_slots(meta)),
+        "fs_hz": float(pre["fs_hz"]),
+        "window_s": float(pre["window_s"]),
+        "input": str(Path(source).resolve()),
+    }
 
 
 def output_paths(out: Path) -> tuple[Path, Path]:
