@@ -15,8 +15,8 @@ from cwtmae_cli.wording import plural
 PredictionsArg = Annotated[
     Path,
     typer.Argument(
-        help="A <recording>_pred.tsv/.csv/.json table, a summary.tsv, or the folder `cwtmae "
-        "predict` wrote them in.",
+        help="A <recording>_pred.tsv/.csv/.json/.edf table, a BIDS <recording>_events.tsv, a "
+        "summary.tsv, or the folder `cwtmae predict` wrote them in (any --format).",
         show_default=False,
     ),
 ]

@@ -1,7 +1,9 @@
 """``cwtmae score``: prediction tables scored against reference annotations (a human scorer).
 
 Predictions are what ``predict`` writes: ``<recording>_pred.tsv`` (or ``.csv`` / ``.json``) tables
-of windows, or ``summary.tsv`` with one row per recording, or a folder of them. References are
+of windows, the EDF+ annotations (``<recording>_pred.edf``) and BIDS events
+(``<recording>_events.tsv``) of ``--format edf|bids``, or ``summary.tsv`` with one row per
+recording, or a folder of them. References are
 a hypnogram EDF+ (Sleep-EDF ``Sleep stage W/1/2/3/4/R``, or any EDF+ file's own annotations), a
 WFDB rhythm annotation file (``.atr``: ``aux_note`` rhythm intervals, read with its ``.hea``
 for the sampling rate), a folder of those, or a CSV of recording labels (``REFERENCE.csv``:
@@ -38,7 +40,8 @@ import numpy as np
 
 from cwtmae_cli import __version__
 from cwtmae_cli.errors import DataError
-from cwtmae_cli.evaluate.prediction_files import Predictions, read_predictions
+from cwtmae_cli.evaluate.prediction_files import Predictions
+from cwtmae_cli.evaluate.prediction_inputs import read_predictions
 from cwtmae_cli.evaluate.reference import label_spec, window_labels
 from cwtmae_cli.evaluate.reference_files import (
     NO_REFERENCE,
@@ -108,7 +111,7 @@ def score_predictions(
     if not reference.exists():
         raise DataError(f"no such file or folder: {reference}")
     by_recording = reference.is_file() and reference.suffix.lower() == ".csv"
-    tables = read_predictions(predictions, recordings=by_recording)
+    tables = read_predictions(predictions, recordings=by_recording, recipe=recipe)
     if not tables:
         raise DataError(f"{predictions} holds no recording")
     names = list(tables[0].label_names)

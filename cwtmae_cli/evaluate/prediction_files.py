@@ -1,6 +1,8 @@
 """Prediction tables read back for scoring: ``<recording>_pred.tsv`` (or ``.csv`` / ``.json``)
-as ``predict`` writes them, with their JSON sidecar, ``summary.tsv`` (one row per recording), or
-a folder of them."""
+as ``predict`` writes them, with their JSON sidecar, and ``summary.tsv`` (one row per recording).
+The EDF+ and BIDS files of ``predict --format edf|bids`` are read by
+:mod:`prediction_format_readers`; what a path names (any of them, or a folder) is found by
+:mod:`prediction_inputs`."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ class Predictions:
 
 
 
-def _table_id(path: Path) -> str:
+def table_id(path: Path) -> str:
     return path.name.removesuffix(f"_pred{path.suffix}")
 
 
@@ -52,7 +54,7 @@ def _float(value: Any, path: Path, column: str) -> float:
 def _sidecar(path: Path, doc: dict | None) -> dict:
     if doc is not None:  # a json table carries its provenance
         return doc.get("provenance") or {}
-    side = path.with_name(f"{_table_id(path)}_pred.json")
+    side = path.with_name(f"{table_id(path)}_pred.json")
     try:
         return json.loads(side.read_text(encoding="utf-8")) if side.is_file() else {}
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
@@ -98,7 +100,7 @@ def read_prediction_table(path: Path) -> Predictions:
         except (TypeError, ValueError):
             start = None
     return Predictions(
-        recording_id=str((doc or {}).get("recording") or side.get("recording") or _table_id(path)),
+        recording_id=str((doc or {}).get("recording") or side.get("recording") or table_id(path)),
         source=path,
         label_names=names,
         labels=labels,
@@ -129,57 +131,5 @@ def read_summary(path: Path) -> list[Predictions]:
     return [Predictions(str(r["recording"]), path, names, [str(r["label"])]) for r in rows]
 
 
-def _is_table(path: Path) -> bool:
+def is_table(path: Path) -> bool:
     return path.suffix in TABLE_SUFFIXES and path.name.endswith(f"_pred{path.suffix}")
-
-
-def read_predictions(path: Path, recordings: bool) -> list[Predictions]:
-    """The prediction tables at ``path`` (a table, ``summary.tsv`` or a folder of them);
-    ``recordings``: one label per recording (``summary.tsv``) rather than windows."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"no such file or folder: {path}")
-    if path.is_dir():
-        if recordings:
-            if not (path / SUMMARY_FILE).is_file():
-                raise DataError(
-                    f"no {SUMMARY_FILE} in {path}: recording labels are scored against the "
-                    f"recording-level answers `cwtmae predict` writes there"
-                )
-            return read_summary(path / SUMMARY_FILE)
-        tables = sorted(p for p in path.iterdir() if _is_table(p) and p.suffix != ".json")
-        stems = {_table_id(p) for p in tables}
-        tables += sorted(  # json tables; the other *_pred.json are sidecars of tsv/csv tables
-            p for p in path.glob("*_pred.json") if _table_id(p) not in stems
-        )
-        if not tables:
-            raise DataError(f"no prediction table (*_pred.tsv, .csv or .json) in {path}")
-        found = [read_prediction_table(p) for p in tables]
-    elif path.name == SUMMARY_FILE or (
-        recordings and path.suffix == ".tsv" and not _is_table(path)
-    ):
-        if not recordings:
-            raise DataError(
-                f"{path} holds one label per recording; annotation files are scored window by "
-                "window: give the *_pred tables (or their folder)"
-            )
-        return read_summary(path)
-    elif _is_table(path):
-        if recordings:
-            raise DataError(
-                f"a CSV of recording labels is scored against {SUMMARY_FILE} (one label per "
-                f"recording), not a window table such as {path.name}"
-            )
-        found = [read_prediction_table(path)]
-    else:
-        raise DataError(
-            f"cannot tell the format of {path}: expected a <recording>_pred.tsv/.csv/.json "
-            f"table, a {SUMMARY_FILE} or a folder of them"
-        )
-    names = {tuple(p.label_names) for p in found}
-    if len(names) > 1:
-        raise DataError(
-            f"the tables in {path} have different classes: "
-            + "; ".join(", ".join(n) for n in sorted(names))
-        )
-    return found

@@ -35,7 +35,7 @@ def _is_reference_file(path: Path, annotation_ext: str) -> bool:
     return suffix in EDF_SUFFIXES or suffix in (".atr", f".{annotation_ext}")
 
 
-def _edf_start(path: Path) -> datetime | None:
+def edf_header_start(path: Path) -> datetime | None:
     """Clock time of an EDF(+) file's first record from its header (``dd.mm.yy`` at byte 168,
     ``hh.mm.ss`` at 176; years 85-99 are 19yy, others 20yy, as the EDF specification has it);
     None when unreadable."""
@@ -66,7 +66,7 @@ def read_reference_file(path: Path) -> ReferenceFile:
             Interval(float(o), float(d), str(text))
             for o, d, text in zip(annot.onset, annot.duration, annot.description, strict=True)
         ]
-        start = _edf_start(path) if annot.orig_time is None else annot.orig_time
+        start = edf_header_start(path) if annot.orig_time is None else annot.orig_time
         start = None if start is None else start.replace(tzinfo=None)
         return ReferenceFile(path, path.name.split(".")[0], intervals, start)
     import wfdb

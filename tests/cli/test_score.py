@@ -4,6 +4,7 @@ references, what was left out or unmatched said on stderr, and bad input as one 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from results_fixtures import save_classifier, tiny_classifier
 from typer.testing import CliRunner
 
 from cwtmae_cli.cli.app import app
+from cwtmae_cli.data.edf_writer import write_edf
 from cwtmae_cli.evaluate.table import read_table
 
 runner = CliRunner()
@@ -177,3 +179,122 @@ def test_one_answer_for_every_window_is_warned(shared_data, tmp_path):
     assert "every window of the reference was predicted N2: the model tells no class apart" in (
         result.stderr
     )
+
+
+# --- the EDF+ and BIDS files of `predict --format edf|bids` -----------------------------------
+
+NIGHT_START = datetime(2020, 1, 1, 22, 0, 0)
+STAGES = [("Sleep stage W", 60.0), ("Sleep stage 1", 60.0), ("Sleep stage 2", 90.0),
+          ("Sleep stage 3", 60.0), ("Sleep stage R", 90.0)]  # 360 s, from 30 s after the PSG
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory):
+    """A generated Sleep-EDF-like pair (PSG, 11 windows of noise, the fifth flat; a hypnogram
+    starting 30 s later), predicted by an untrained classifier in tsv, edf and bids: the three
+    folders and the PSG's folder."""
+    root = tmp_path_factory.mktemp("night")
+    rng = np.random.default_rng(11)
+    signal = rng.normal(0, 20, size=(1, 33000))  # 330 s at 100 Hz
+    signal[0, 12000:15000] = 0.0  # window 4 (120-150 s) is flat: `bad`
+    src = root / "src"
+    write_edf(src / "SC4123E0-PSG.edf", signal, 100.0, ["EEG Fpz-Cz"], start=NIGHT_START)
+    onset, annotations = 0.0, []
+    for text, duration in STAGES:
+        annotations.append((onset, duration, text))
+        onset += duration
+    write_edf(src / "SC4123EC-Hypnogram.edf", [], [], [], annotations=annotations,
+              start=NIGHT_START + timedelta(seconds=30))
+    ckpt = save_classifier(root / "ckpt", tiny_classifier(5, seed=4).eval(), SLEEP)
+    for fmt in ("tsv", "edf", "bids"):
+        result = _invoke(["predict", str(src / "SC4123E0-PSG.edf"), "--checkpoint", str(ckpt),
+                          "--out", str(root / fmt), "--format", fmt, "--device", "cpu"])
+        assert result.exit_code == 0, result.output
+    return root
+
+
+def _report(predictions, reference, *extra) -> dict:
+    result = _invoke(["score", str(predictions), str(reference), "--json", "-", *extra])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    for row in doc["recordings"]:
+        row.pop("table")  # the file scored: the one thing that differs
+    doc.pop("predictions")
+    return doc
+
+
+def test_edf_and_bids_predictions_score_exactly_as_the_tsv_table(night):
+    src = night / "src"
+    tsv = _report(night / "tsv", src)
+    labels = [r["label"] for r in read_table(night / "tsv" / "SC4123E0-PSG_pred.tsv")]
+    assert labels[4] == "bad" and len(set(labels) - {"bad"}) > 1  # a report worth comparing
+    assert tsv["recordings"][0]["offset_s"] == 30.0 and tsv["left_out"]["bad"] == 1
+    assert tsv["summary"]["n_windows"] == 9  # 11, less the bad one and the one before the scoring
+    for other in (night / "edf", night / "edf" / "SC4123E0-PSG_pred.edf", night / "bids",
+                  night / "bids" / "SC4123E0-PSG_events.tsv"):
+        assert _report(other, src) == tsv, other
+
+
+def test_an_edf_without_its_sidecar_needs_the_recipe(night, tmp_path):
+    alone = tmp_path / "SC4123E0-PSG_pred.edf"
+    alone.symlink_to(night / "edf" / "SC4123E0-PSG_pred.edf")
+    result = _invoke(["score", str(alone), str(night / "src")])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: SC4123E0-PSG_pred.edf does not name the model's")
+    assert len(result.stderr.strip().splitlines()) == 1
+    # with --recipe: the header's start (whole seconds here, as the sidecar's) places it
+    tsv = _report(night / "tsv", night / "src")
+    assert _report(alone, night / "src", "--recipe", "sleep-edf") == tsv
+
+
+def test_two_formats_of_one_recording_in_a_folder_are_refused(night, tmp_path):
+    for name in ("SC4123E0-PSG_pred.tsv", "SC4123E0-PSG_pred.edf", "SC4123E0-PSG_pred.json"):
+        source = night / ("tsv" if name.endswith(".tsv") else "edf") / name
+        (tmp_path / name).symlink_to(source)
+    result = _invoke(["score", str(tmp_path), str(night / "src")])
+    assert result.exit_code == 1, result.output
+    assert "two prediction files for recording SC4123E0-PSG" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("edf without annotations", "holds no prediction annotation"),
+        ("edf label outside the classes", "labels Sleep stage 1 are none of its classes"),
+        ("events without trial_type", "not a BIDS events file of predictions (no trial_type"),
+        ("events label outside the classes", "labels N9 are none of its classes"),
+        ("events onset not a number", "`onset` value 'soon' is not a number"),
+        ("classes not the reference's", "no recipe maps reference annotations to the classes"),
+    ],
+)
+def test_bad_edf_and_bids_predictions_are_one_line(case, message, night, tmp_path):
+    src, bids = night / "src", night / "bids" / "SC4123E0-PSG_events.tsv"
+    side = json.loads((night / "edf" / "SC4123E0-PSG_pred.json").read_text())
+    (tmp_path / "SC4123E0-PSG_pred.json").write_text(json.dumps(side))
+    if case == "edf without annotations":
+        write_edf(tmp_path / "SC4123E0-PSG_pred.edf", np.zeros((1, 600)), 10.0, ["Dummy"])
+    elif case == "edf label outside the classes":
+        write_edf(tmp_path / "SC4123E0-PSG_pred.edf", np.zeros((1, 600)), 10.0, ["Dummy"],
+                  annotations=[(0.0, 30.0, "W"), (30.0, 30.0, "Sleep stage 1")])
+    elif case == "classes not the reference's":
+        side["label_names"] = ["sleep", "wake"]
+        (tmp_path / "SC4123E0-PSG_pred.json").write_text(json.dumps(side))
+        write_edf(tmp_path / "SC4123E0-PSG_pred.edf", np.zeros((1, 600)), 10.0, ["Dummy"],
+                  annotations=[(0.0, 30.0, "sleep"), (30.0, 30.0, "wake")])
+    else:
+        rows = [line.split("\t") for line in bids.read_text().splitlines()]
+        column, value = {
+            "events without trial_type": ("trial_type", "stage"),
+            "events label outside the classes": ("trial_type", "N9"),
+            "events onset not a number": ("onset", "soon"),
+        }[case]
+        k = rows[0].index(column)
+        rows[0 if value == "stage" else 1][k] = value
+        (tmp_path / bids.name).write_text("\n".join("\t".join(r) for r in rows) + "\n")
+    given = next(p for p in tmp_path.iterdir() if not p.name.endswith(".json"))
+    result = _invoke(["score", str(given), str(src)])
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert message in lines[0]
+    assert result.stdout == ""
