@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cwtmae_cli.model.eager import eager_under_compile
+
 STD_FLOOR = 1e-5
 CHUNK_BYTES = 24 << 20  # CPU product buffer; glibc reuses heap blocks below 32 MiB
 
@@ -67,7 +69,7 @@ def _smooth_numbers(limit: int) -> list[int]:
     return numbers
 
 
-@torch.compiler.disable  # a cache lookup: torch.compile must call it, not trace it
+@eager_under_compile  # a cache lookup: torch.compile must call it, not trace it
 def wavelet_spectra(n_samples: int, num_scales: int, lowest_scale: float, step: float,
                     device: torch.device) -> tuple[torch.Tensor, int]:
     """Spectra of the circularly centred kernels, complex64 ``(S, M // 2 + 1)``, and ``M``."""
@@ -126,7 +128,7 @@ def wide_dtype(device: torch.device) -> torch.dtype:
     return torch.float32 if device.type == "mps" else torch.float64
 
 
-@torch.compiler.disable
+@eager_under_compile
 def cwt_wrap(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
              step: float = 1.0) -> torch.Tensor:
     """Raw Ricker CWT coefficients of the three views, float32 ``(B, 3, S, L)``.

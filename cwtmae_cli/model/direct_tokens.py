@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from cwtmae_cli.model.cwt import centred_kernel_spectra, signal_views, wide_dtype
+from cwtmae_cli.model.eager import eager_under_compile
 from cwtmae_cli.model.scalogram import view_statistics
 from cwtmae_cli.model.scalogram_moments import moment_fft_length
 
@@ -100,7 +101,7 @@ def build_token_filters(weight: torch.Tensor, n_samples: int, num_scales: int,
                         (num_scales, float(lowest_scale), float(step)))
 
 
-@torch.compiler.disable  # complex FFTs and products, as the CWT
+@eager_under_compile  # complex FFTs and products, as the CWT
 def direct_patch_embedding(x: torch.Tensor, bank: TokenFilters, bias: torch.Tensor | None
                            ) -> torch.Tensor:
     """The patch convolution's output ``(B, D, R, grid_w)`` float32 for windows ``(B, C, L)``,

@@ -22,6 +22,7 @@ from cwtmae_cli.model.cwt import (
     wide_dtype,
     window_rows,
 )
+from cwtmae_cli.model.eager import eager_under_compile
 from cwtmae_cli.model.scalogram_moments import moment_fft_length, moment_tables, view_moments
 
 
@@ -42,7 +43,7 @@ def view_statistics(views: torch.Tensor, num_scales: int, lowest_scale: float, s
     return mean, variance.sqrt().clamp_min(STD_FLOOR)
 
 
-@torch.compiler.disable  # complex FFTs and cached tables, as cwt_wrap
+@eager_under_compile  # complex FFTs and cached tables, as cwt_wrap
 def normalized_cwt(x: torch.Tensor, num_scales: int = 64, lowest_scale: float = 0.1,
                    step: float = 1.0) -> torch.Tensor:
     """Z-scored Ricker CWT of the three views, float32 ``(B, 3, S, L)``, ``x (B, L)``.

@@ -10,6 +10,8 @@ why. After the second compiled step (or the only one) a ``compile`` event gives 
 times and, where torch keeps the count (``torch._dynamo.utils.calculate_time_spent``), the seconds
 spent compiling in them: the second step can compile too (a guard that fails once, a backward
 compiled lazily). Shapes are static (``dynamic=False``): every training batch has the same shape.
+The CWT and the other functions marked ``eager_under_compile`` get their disabled twins before
+the first trace (``model/eager.py``), so each leaves the graph with one break.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import torch
 from torch import nn
 
 from cwtmae_cli.errors import CwtmaeError
+from cwtmae_cli.model.eager import prepare_for_compile
 from cwtmae_cli.runtime.state import capture_rng_state, restore_rng_state
 
 T = TypeVar("T")
@@ -56,6 +59,7 @@ class CompiledTraining:
         self._compile_s_before = compile_seconds()
         self.module: nn.Module = eager
         try:
+            prepare_for_compile()
             self.module = torch.compile(eager, dynamic=False)
         except Exception as exc:  # noqa: BLE001 - any reason to be unable to compile
             self._fall_back(exc)
