@@ -83,7 +83,8 @@ class CWTEncoder(nn.Module):
                                       in_chans=3 * in_channels)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.num_patches, embed_dim))
-        self.rope = RotaryEmbedding(embed_dim // num_heads, rope, rope_theta)
+        self.rope = RotaryEmbedding(embed_dim // num_heads, rope, rope_theta,
+                                    grid=(self.grid_h, self.grid_w))
         self.blocks = nn.ModuleList(
             Block(embed_dim, num_heads, mlp_ratio=4.0, mlp_rank_ratio=mlp_rank_ratio)
             for _ in range(depth)

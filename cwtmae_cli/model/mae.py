@@ -66,7 +66,7 @@ class CWT_MAE_RoPE(nn.Module):  # noqa: N801 - the seed's public name
         self.mask_token = nn.Parameter(torch.zeros(1, 1, decoder_embed_dim))
         self.decoder_pos_embed = nn.Parameter(torch.zeros(1, n_tokens, decoder_embed_dim))
         self.decoder_rope = RotaryEmbedding(decoder_embed_dim // decoder_num_heads, rope,
-                                            rope_theta)
+                                            rope_theta, grid=(grid_h, grid_w))
         self.decoder_blocks = nn.ModuleList(
             Block(decoder_embed_dim, decoder_num_heads, mlp_ratio=decoder_mlp_ratio)
             for _ in range(decoder_depth)

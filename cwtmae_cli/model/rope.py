@@ -8,7 +8,10 @@ every pair with the flattened index (CLS 0, patch ``n`` at ``n + 1``), as in the
 
 Angles are computed in float64 on the CPU and kept as float32 cos/sin tables, cached per device and
 grown (doubled) when a longer grid asks for them; the rotation itself runs in float32 even when
-q and k are bf16.
+q and k are bf16. A module built for one grid (``grid=(grid_h, grid_w)``, as the encoder and the
+decoder are) also holds that grid's tables as non-persistent buffers: they move with the module,
+stay out of the state dict, and are what ``tables`` returns for that grid, so ``torch.compile``
+reads two buffers instead of tracing the caches (whose first fill failed a guard: a recompile).
 """
 
 from __future__ import annotations
@@ -40,19 +43,28 @@ class RotaryEmbedding(nn.Module):
         head_dim: per-head channel count (even; a multiple of 4 for ``"axial"``).
         mode: ``"axial"`` or ``"1d"``.
         theta: base of the inverse frequencies ``theta ** (-2 j / dim_per_axis)``.
+        grid: ``(grid_h, grid_w)`` whose tables are held as the buffers ``grid_cos`` and
+            ``grid_sin`` (float32, ``(1 + grid_h * grid_w, head_dim)``), or None.
     """
 
-    def __init__(self, head_dim: int, mode: str = "axial", theta: float = 10000.0) -> None:
+    def __init__(self, head_dim: int, mode: str = "axial", theta: float = 10000.0,
+                 grid: tuple[int, int] | None = None) -> None:
         super().__init__()
         check_rope_head_dim(head_dim, mode)
         self.head_dim = head_dim
         self.mode = mode
         self.theta = float(theta)
         n_pairs_axis = head_dim // 4 if mode == "axial" else head_dim // 2
-        exponent = torch.arange(n_pairs_axis, dtype=torch.float64) / n_pairs_axis
+        exponent = torch.arange(n_pairs_axis, dtype=torch.float64, device="cpu") / n_pairs_axis
         self._inv_freq = self.theta ** (-exponent)  # (P,) float64, CPU
         self._axis_tables: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
         self._token_tables: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.grid: tuple[int, int] | None = None
+        if grid is not None:  # on the CPU even under torch.device("meta"), as the cache
+            cos, sin = self.tables(int(grid[0]), int(grid[1]), "cpu")  # (1 + N, head_dim) each
+            self.register_buffer("grid_cos", cos, persistent=False)
+            self.register_buffer("grid_sin", sin, persistent=False)
+            self.grid = (int(grid[0]), int(grid[1]))
 
     @property
     def capacity(self) -> int:
@@ -66,7 +78,7 @@ class RotaryEmbedding(nn.Module):
         cached = self._axis_tables.get(device)
         if cached is None or cached[0].shape[0] < n_positions:
             size = max(n_positions, 2 * cached[0].shape[0] if cached is not None else 64)
-            pos = torch.arange(size, dtype=torch.float64)
+            pos = torch.arange(size, dtype=torch.float64, device="cpu")
             angles = pos[:, None] * self._inv_freq[None, :]  # (T, P) float64
             cached = (angles.cos().float().to(device), angles.sin().float().to(device))
             self._axis_tables[device] = cached
@@ -77,6 +89,9 @@ class RotaryEmbedding(nn.Module):
                ) -> tuple[torch.Tensor, torch.Tensor]:
         """float32 ``(cos, sin)``, each ``(1 + grid_h * grid_w, head_dim)``, CLS first."""
         device = torch.device(device)
+        if (grid_h, grid_w) == self.grid and self.grid_cos.device == device \
+                and self.grid_cos.dtype == torch.float32:  # not after a .double()
+            return self.grid_cos, self.grid_sin
         key = (grid_h, grid_w, device)
         if key in self._token_tables:
             return self._token_tables[key]
