@@ -95,6 +95,11 @@ class BenchmarkPlan:
     label_names: tuple[str, ...]
     batch_size: int
     resumed: bool = False
+    device: str = "auto"  # the cells' fine-tuning device, which also scores them
+    # the store's labels are per recording (every labelled window's recording has a `label`,
+    # evaluate's test): test recordings are scored as well as test windows
+    labels_per_recording: bool = False
+    score: dict | None = None  # the recipe's [score] ({"name", "mean_f1": [class, ...]})
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -112,6 +117,7 @@ class BenchmarkPlan:
 
 
 def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+    """The store's labels ``(N,)``, recording indices ``(N,)``, subjects and class names."""
     from cwtmae_cli.data.store.schema import open_store
 
     store = open_store(store_path)
@@ -125,6 +131,21 @@ def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], 
     recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
     subjects = [str(r["subject"]) for r in store.recordings]
     return labels, recording, subjects, names
+
+
+def _recording_scoring(
+    store_path: Path, labels: np.ndarray, recording: np.ndarray
+) -> tuple[bool, dict | None]:
+    """Whether the store's labels are per recording (``evaluate --per-recording``'s test, on
+    the recordings of its labelled windows: every fold's test windows are among them) and its
+    recipe's ``[score]`` (None when it declares none)."""
+    from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.evaluate.recording_level import labels_per_recording
+
+    store = open_store(store_path)
+    by_recording = labels_per_recording(store.recordings, recording[labels >= 0])
+    score = (store.attrs.get("recipe") or {}).get("score")
+    return by_recording, (dict(score) if score else None)
 
 
 def plan_benchmark(
@@ -151,8 +172,9 @@ def plan_benchmark(
         assert settings is not None
         root, store = _new_store(workdir, data, notes)
         given = pretrained
-    batch_size = _checked_batch_size(settings)
+    batch_size, device = _checked_training(settings)
     labels, recording, subjects, names = _store_arrays(store)
+    by_recording, score = _recording_scoring(store, labels, recording)
     ckpt = resolve_pretrained(root, given)
     if given is None:
         notes.append(f"using pretrained checkpoint {ckpt}")
@@ -173,6 +195,9 @@ def plan_benchmark(
         label_names=tuple(names),
         batch_size=batch_size,
         resumed=resume is not None,
+        device=device,
+        labels_per_recording=by_recording,
+        score=score,
         warnings=tuple(warnings),
         notes=tuple(notes),
     )
@@ -250,16 +275,16 @@ def _saved_inputs(
     return settings, Path(saved["workdir"]), Path(saved["store"]), Path(saved["pretrained"])
 
 
-def _checked_batch_size(settings: BenchmarkSettings) -> int:
-    """The fine-tuning batch size of the cells, once their config resolves and its devices are
-    there."""
+def _checked_training(settings: BenchmarkSettings) -> tuple[int, str]:
+    """The fine-tuning batch size and device of the cells, once their config resolves and its
+    devices are there."""
     from cwtmae_cli.train.config import FinetuneConfig, resolve_config
     from cwtmae_cli.train.plan import check_devices
 
     config_file = Path(settings.config_file) if settings.config_file else None
     config = resolve_config(FinetuneConfig, dict(settings.finetune), config_file)
     check_devices(config)
-    return config.batch_size
+    return config.batch_size, config.device
 
 
 def _check_same_folds(

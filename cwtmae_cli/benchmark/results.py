@@ -5,6 +5,13 @@ The sd is the sample standard deviation over folds (``ddof = 1``); it is ``None`
 than two folds give a value. Cohen's κ is ``None`` in a fold where it is undefined (truth and
 predictions a single class); such folds are left out of its mean, and ``n`` says how many folds
 each mean averages.
+
+When the store's labels are per recording, ``summary[setting][fraction]["recording_level"]``
+holds the same statistics over the cells' ``test_recording_level`` blocks (see ``scoring``),
+with ``n_folds`` the folds that have one and ``n_folds_lacking`` those that do not (cells scored
+by an older version whose checkpoints are gone): its means are over ``n_folds`` folds only, and
+the table and ``benchmark.json`` say so. ``recipe_score`` (the recipe's ``[score]``, e.g. the
+CinC 2017 challenge score) joins the metrics of both levels when the recipe declares one.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from cwtmae_cli.benchmark.protocol import SETTINGS, fraction_key
 from cwtmae_cli.runtime.export import CHANCE_KAPPA
 
 METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "cohen_kappa")
+RECIPE_SCORE = "recipe_score"
+RECORDING_LEVEL_SUMMARY = "recording_level"
 
 
 def cell_name(fold: int, setting: str, fraction: float) -> str:
@@ -34,8 +43,19 @@ def mean_sd(values: Iterable[float | None]) -> dict:
     return {"mean": float(np.mean(kept)), "sd": sd, "n": int(kept.size)}
 
 
-def summarize(cells: Sequence[dict], fractions: Sequence[float]) -> dict:
-    """``summary[setting][fraction][metric] = {"mean", "sd", "n"}`` over the folds' cells."""
+def summarize(
+    cells: Sequence[dict],
+    fractions: Sequence[float],
+    *,
+    recording_level: bool = False,
+    recipe_score: bool = False,
+) -> dict:
+    """``summary[setting][fraction][metric] = {"mean", "sd", "n"}`` over the folds' cells;
+    ``recording_level``: also ``summary[setting][fraction]["recording_level"]`` over their
+    recording-level blocks; ``recipe_score``: ``"recipe_score"`` among the metrics."""
+    from cwtmae_cli.benchmark.scoring import RECORDING_LEVEL
+
+    metrics = (*METRICS, RECIPE_SCORE) if recipe_score else METRICS
     summary: dict = {}
     for setting in SETTINGS:
         summary[setting] = {}
@@ -46,11 +66,36 @@ def summarize(cells: Sequence[dict], fractions: Sequence[float]) -> dict:
                 for c in cells
                 if c["setting"] == setting and fraction_key(c["label_fraction"]) == key
             ]
-            summary[setting][key] = {
-                "n_folds": len(rows),
-                **{m: mean_sd(r["test"][m] for r in rows) for m in METRICS},
-            }
+            stats = {"n_folds": len(rows), **_stats([r["test"] for r in rows], metrics)}
+            if recording_level:
+                blocks = [r[RECORDING_LEVEL] for r in rows if RECORDING_LEVEL in r]
+                stats[RECORDING_LEVEL_SUMMARY] = {
+                    "n_folds": len(blocks),
+                    "n_folds_lacking": len(rows) - len(blocks),
+                    **_stats(blocks, metrics),
+                }
+            summary[setting][key] = stats
     return summary
+
+
+def _stats(blocks: Sequence[dict], metrics: Sequence[str]) -> dict:
+    """``{metric: mean_sd}`` over test blocks; a block without the metric counts as undefined
+    (so ``n`` says it)."""
+    return {m: mean_sd(b.get(m) for b in blocks) for m in metrics}
+
+
+def recording_level_view(summary: dict) -> dict:
+    """``summary[setting][fraction]["recording_level"]`` as a summary of its own (the shape
+    :func:`label_efficiency_gain`, :func:`near_chance` and the plot read); ``{}`` without it."""
+    view = {
+        setting: {
+            key: stats[RECORDING_LEVEL_SUMMARY]
+            for key, stats in by_fraction.items()
+            if RECORDING_LEVEL_SUMMARY in stats
+        }
+        for setting, by_fraction in summary.items()
+    }
+    return {setting: by for setting, by in view.items() if by}
 
 
 def label_efficiency_gain(summary: dict, metric: str = "macro_f1") -> dict:

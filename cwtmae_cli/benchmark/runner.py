@@ -9,13 +9,17 @@ on the fold's windows, scored on the fold's test subjects.
                                    its checkpoints are removed once scored, unless kept)
         cells/fold0-pretrained-0.05.json   the cell's result, written atomically when it is done
         benchmark.json             every finished cell and the summary (rewritten after each)
+                                   (test windows; test recordings too when labels are per
+                                   recording: see ``scoring``)
         label_efficiency.png       test macro-F1 against the label fraction, both settings
         FINISHED                   written last
 
 Both settings of a fold and fraction train on the same windows with the same seed and the same
 schedule; ``scratch`` keeps the pretrained checkpoint's architecture with random weights. A
 resumed benchmark skips the cells whose result file exists and reruns an interrupted one from
-its start (its unfinished run folder is replaced).
+its start (its unfinished run folder is replaced); a finished cell of an older version without
+the recording-level figures gets them from its checkpoint when it was kept
+(:func:`~cwtmae_cli.benchmark.scoring.add_missing_scores`), else the summary counts it as lacking.
 """
 
 from __future__ import annotations
@@ -39,34 +43,9 @@ from cwtmae_cli.benchmark.plan import (
 )
 from cwtmae_cli.benchmark.protocol import label_subset
 from cwtmae_cli.benchmark.results import summarize
+from cwtmae_cli.benchmark.scoring import add_missing_scores, score_test
 from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.workdir import FINISHED_MARKER
-
-
-def score_windows(
-    checkpoint: Path, store: Path, positions: np.ndarray, device: str, batch_size: int = 64
-) -> dict[str, Any]:
-    """:func:`~cwtmae_cli.metrics.classification_metrics` of a classifier checkpoint
-    on the labelled store windows at ``positions``, after the store/checkpoint check."""
-    from cwtmae_cli.data.store.loader import WindowDataset
-    from cwtmae_cli.data.store.schema import open_store
-    from cwtmae_cli.evaluate.evaluation import match_store
-    from cwtmae_cli.evaluate.inference import classify
-    from cwtmae_cli.metrics import classification_metrics
-    from cwtmae_cli.runtime.checkpoint import read_meta
-    from cwtmae_cli.runtime.device import resolve_device
-    from cwtmae_cli.runtime.loading import load_classifier
-
-    meta = read_meta(checkpoint)
-    channel = match_store(meta, open_store(store), checkpoint)
-    dataset = WindowDataset(store, channel=channel, labelled_only=True, positions=positions)
-    torch_device = resolve_device(device)
-    model, meta = load_classifier(checkpoint, device=torch_device)
-    windows = lambda i: dataset.get_batch(i)[0]  # noqa: E731  x (B, L)
-    probs = classify(model, windows, dataset.recording, dataset.start_s, dataset.fs_hz,
-                     batch_size=batch_size, device=torch_device)  # (N, K)
-    y_pred = probs.argmax(axis=1).astype(np.int64)  # (N,)
-    return classification_metrics(dataset.labels, y_pred, list(meta["label_names"]))
 
 
 def _cell_flags(plan: BenchmarkPlan, cell: Cell) -> dict[str, Any]:
@@ -98,7 +77,8 @@ def run_cell(plan: BenchmarkPlan, cell: Cell, events: Any = None) -> dict[str, A
     )
     summary = finetune.run_finetune(run_plan, events)
     best = Path(summary.get("best_checkpoint") or summary["checkpoint"])
-    metrics = score_windows(best, plan.store, fold.test, run_plan.config.device, plan.batch_size)
+    scored = score_test(best, plan.store, fold.test, run_plan.config.device, plan.batch_size,
+                        by_recording=plan.labels_per_recording, score=plan.score)  # fmt: skip
     if not plan.settings.keep_checkpoints:
         shutil.rmtree(cell_dir / "checkpoints", ignore_errors=True)
     per_class = np.bincount(plan.labels[train], minlength=len(plan.label_names))
@@ -115,24 +95,31 @@ def run_cell(plan: BenchmarkPlan, cell: Cell, events: Any = None) -> dict[str, A
         "best_step": summary["best"]["step"],
         "best_val_macro_f1": summary["best"]["value"],
         "run_dir": str(Path(CELLS_DIR) / cell.name),
-        "test": {
-            **metrics["summary"],
-            "per_class": metrics["per_class"],
-            "confusion_matrix": metrics["confusion_matrix"]["counts"],
-        },
+        **scored,  # "test" (windows), and "test_recording_level" when labels are per recording
     }
 
 
 def benchmark_doc(plan: BenchmarkPlan, cells: list[dict[str, Any]]) -> dict[str, Any]:
     """What ``benchmark.json`` holds: the plan, every finished cell (``per_fold``), the summary."""
     complete = len(cells) == len(plan.cells())
+    score = plan.score
     return {
         **plan_doc(plan),
         "run_dir": str(plan.run_dir),
         "complete": complete,
         "warnings": list(plan.warnings),
+        "labels_per_recording": plan.labels_per_recording,
+        "score": (
+            {"name": score.get("name") or f"mean F1 of {', '.join(score['mean_f1'])}",
+             "classes": list(score["mean_f1"])} if score else None
+        ),  # fmt: skip
         "per_fold": cells,
-        "summary": summarize(cells, plan.settings.label_fractions),
+        "summary": summarize(
+            cells,
+            plan.settings.label_fractions,
+            recording_level=plan.labels_per_recording,
+            recipe_score=score is not None,
+        ),
     }
 
 
@@ -142,7 +129,9 @@ def run_benchmark(
     """Run every cell not finished yet; returns the ``benchmark.json`` document.
 
     ``report(kind, payload)``: ``"skip"`` / ``"start"`` / ``"done"`` with the cell (``done``
-    adds its result). ``events`` receives each cell's training events (see ``finetune``)."""
+    adds its result); after a ``skip``, ``"rescored"`` or ``"lacking"`` (with ``why``) when an
+    older cell's recording-level figures were computed now or cannot be. ``events`` receives
+    each cell's training events (see ``finetune``)."""
     from cwtmae_cli.train.rundir import write_text_atomic
 
     say = report or (lambda kind, payload: None)
@@ -159,8 +148,14 @@ def run_benchmark(
         }
         path = plan.result_path(cell)
         if path.is_file():
-            results.append(json.loads(path.read_text(encoding="utf-8")))
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            record, change = _completed(plan, cell, saved)
+            if record is not saved:  # keys added, none changed
+                write_text_atomic(path, json.dumps(record, indent=1) + "\n")
+            results.append(record)
             say("skip", info)
+            if change is not None:
+                say(change["kind"], {**info, "why": change["why"]})
             continue
         say("start", info)
         record = run_cell(plan, cell, events)
@@ -177,6 +172,23 @@ def run_benchmark(
     doc["plot"] = str(plan.run_dir / PLOT_FILE)
     write_text_atomic(plan.run_dir / FINISHED_MARKER, json.dumps(doc["summary"], indent=1) + "\n")
     return doc
+
+
+def _completed(
+    plan: BenchmarkPlan, cell: Cell, record: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """A finished cell's result completed with what this version scores (the same object when
+    nothing was added) and what was done about its recording-level figures (None: nothing)."""
+    return add_missing_scores(
+        record,
+        run_dir=plan.run_dir,
+        store=plan.store,
+        positions=plan.folds[cell.fold].test,
+        device=plan.device,
+        batch_size=plan.batch_size,
+        by_recording=plan.labels_per_recording,
+        score=plan.score,
+    )
 
 
 def _write_plot(plan: BenchmarkPlan, doc: dict[str, Any]) -> None:

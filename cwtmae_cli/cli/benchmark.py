@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cwtmae_cli.cli.benchmark_view import BenchmarkView, render
+from cwtmae_cli.cli.benchmark_view import BenchmarkView, render, say_lacking
 from cwtmae_cli.cli.console import note, out, warn
 from cwtmae_cli.cli.options import (
     ConfigFile,
@@ -224,6 +224,7 @@ def _run(plan: Any, json_out: bool) -> None:
         doc = run_benchmark(plan, view.report, view.events)
     finally:
         view.close()
+    say_lacking(doc)
     if json_out:
         out.print_json(json.dumps(doc))
     else:

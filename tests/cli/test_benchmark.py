@@ -139,6 +139,19 @@ def test_benchmark_json_structure_and_summary_from_the_per_fold_numbers(bench) -
     assert not list((out / "cells").glob("*/checkpoints"))  # removed once scored
 
 
+def test_a_store_of_per_window_labels_claims_no_recording_level_figures(bench) -> None:
+    _, doc, result, _ = bench  # the sine store's recordings hold windows of several classes
+    assert doc["labels_per_recording"] is False and doc["score"] is None
+    assert not any("test_recording_level" in c or "recipe_score" in c["test"]
+                   for c in doc["per_fold"])  # fmt: skip
+    for by_fraction in doc["summary"].values():
+        for stats in by_fraction.values():
+            assert "recording_level" not in stats and "recipe_score" not in stats
+    table = runner.invoke(app, ["benchmark", "--resume", str(bench[0])])
+    assert table.exit_code == 0, table.output
+    assert "recording" not in table.output and "gain" in table.stdout
+
+
 def test_resume_trains_only_the_cells_without_a_result(workdir, bench, tmp_path, monkeypatch):
     out, doc, _, _ = bench
     copy = tmp_path / "benchmark-copy"
