@@ -54,8 +54,9 @@ class TrimSpec:
 
 @dataclass(frozen=True)
 class ScoreSpec:
-    """A benchmark's headline score, printed by ``evaluate --per-recording``: the mean F1 of
-    ``mean_f1``'s classes over recordings (CinC 2017: ``N``, ``A``, ``O``)."""
+    """A benchmark's headline score, printed by ``evaluate --per-recording`` and reported by
+    ``benchmark`` (over recordings and over windows): the mean F1 of ``mean_f1``'s classes
+    (CinC 2017: ``N``, ``A``, ``O``)."""
 
     name: str = ""
     mean_f1: tuple[str, ...] = ()
