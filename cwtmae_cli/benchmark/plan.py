@@ -16,10 +16,12 @@ from cwtmae_cli.benchmark.protocol import (
     SETTINGS,
     Fold,
     build_folds,
+    check_same_folds,
     fold_warnings,
     subset_warnings,
 )
 from cwtmae_cli.benchmark.results import cell_name
+from cwtmae_cli.benchmark.scoring import RecordingScoring, recording_scoring
 from cwtmae_cli.errors import DataError, UsageError
 
 PLAN_FILE = "plan.json"
@@ -96,10 +98,7 @@ class BenchmarkPlan:
     batch_size: int
     resumed: bool = False
     device: str = "auto"  # the cells' fine-tuning device, which also scores them
-    # the store's labels are per recording (every labelled window's recording has a `label`,
-    # evaluate's test): test recordings are scored as well as test windows
-    labels_per_recording: bool = False
-    score: dict | None = None  # the recipe's [score] ({"name", "mean_f1": [class, ...]})
+    scoring: RecordingScoring = RecordingScoring()  # test recordings too? the recipe's [score]?
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -117,7 +116,6 @@ class BenchmarkPlan:
 
 
 def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
-    """The store's labels ``(N,)``, recording indices ``(N,)``, subjects and class names."""
     from cwtmae_cli.data.store.schema import open_store
 
     store = open_store(store_path)
@@ -131,21 +129,6 @@ def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], 
     recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
     subjects = [str(r["subject"]) for r in store.recordings]
     return labels, recording, subjects, names
-
-
-def _recording_scoring(
-    store_path: Path, labels: np.ndarray, recording: np.ndarray
-) -> tuple[bool, dict | None]:
-    """Whether the store's labels are per recording (``evaluate --per-recording``'s test, on
-    the recordings of its labelled windows: every fold's test windows are among them) and its
-    recipe's ``[score]`` (None when it declares none)."""
-    from cwtmae_cli.data.store.schema import open_store
-    from cwtmae_cli.evaluate.recording_level import labels_per_recording
-
-    store = open_store(store_path)
-    by_recording = labels_per_recording(store.recordings, recording[labels >= 0])
-    score = (store.attrs.get("recipe") or {}).get("score")
-    return by_recording, (dict(score) if score else None)
 
 
 def plan_benchmark(
@@ -174,14 +157,11 @@ def plan_benchmark(
         given = pretrained
     batch_size, device = _checked_training(settings)
     labels, recording, subjects, names = _store_arrays(store)
-    by_recording, score = _recording_scoring(store, labels, recording)
     ckpt = resolve_pretrained(root, given)
-    if given is None:
-        notes.append(f"using pretrained checkpoint {ckpt}")
-    notes += _window_note(ckpt, store)
+    notes += _pretrained_notes(ckpt, store, chosen=given is None)
     folds, warnings = _folds(labels, recording, subjects, names, settings, batch_size)
     if resume is not None:
-        _check_same_folds(saved["folds"], folds, store, run_dir)
+        check_same_folds(saved["folds"], folds, store, run_dir)
     else:
         run_dir = _new_run_dir(root, out)
     return BenchmarkPlan(
@@ -196,24 +176,25 @@ def plan_benchmark(
         batch_size=batch_size,
         resumed=resume is not None,
         device=device,
-        labels_per_recording=by_recording,
-        score=score,
+        scoring=recording_scoring(store, labels, recording),
         warnings=tuple(warnings),
         notes=tuple(notes),
     )
 
 
-def _window_note(ckpt: Path, store_path: Path) -> list[str]:
-    """What fine-tuning every cell on the store's windows does to the pretrained encoder (its
-    position embedding interpolated, or the same samples at another rate), as finetune says it;
-    a ConfigError, before anything is written, when the windows do not fit its patches."""
+def _pretrained_notes(ckpt: Path, store_path: Path, chosen: bool) -> list[str]:
+    """The pretrained checkpoint used when it was ``chosen`` (not given), and what fine-tuning
+    every cell on the store's windows does to its encoder (its position embedding
+    interpolated, or the same samples at another rate), as finetune says it; a ConfigError,
+    before anything is written, when the windows do not fit its patches."""
     from cwtmae_cli.data.store.schema import open_store
     from cwtmae_cli.runtime.checkpoint import read_meta
     from cwtmae_cli.train.window_fit import pretrained_window_note
 
     store = open_store(store_path)
     note = pretrained_window_note(read_meta(ckpt), store.fs_hz, store.window_s, store.n_samples)
-    return [note] if note else []
+    notes = [f"using pretrained checkpoint {ckpt}"] if chosen else []
+    return notes + ([note] if note else [])
 
 
 def _folds(
@@ -285,19 +266,6 @@ def _checked_training(settings: BenchmarkSettings) -> tuple[int, str]:
     config = resolve_config(FinetuneConfig, dict(settings.finetune), config_file)
     check_devices(config)
     return config.batch_size, config.device
-
-
-def _check_same_folds(
-    saved_folds: list[dict[str, Any]], folds: list[Fold], store: Path, run_dir: Path
-) -> None:
-    """DataError when the store's folds now are not those the benchmark was started with."""
-    was = [{k: f[k] for k in ("test_subjects", "val_subjects")} for f in saved_folds]
-    now = [{k: f.describe()[k] for k in ("test_subjects", "val_subjects")} for f in folds]
-    if was != now:
-        raise DataError(
-            f"the folds of store {store} differ from those {run_dir} was started with (was "
-            "the store prepared again?); start a new benchmark"
-        )
 
 
 def _read_plan(run_dir: Path) -> tuple[Path, dict[str, Any]]:

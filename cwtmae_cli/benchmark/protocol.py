@@ -214,10 +214,25 @@ def subset_warnings(
                 )
     return lines
 
+
+def check_same_folds(
+    saved_folds: list[dict], folds: Sequence[Fold], store: object, run_dir: object
+) -> None:
+    """DataError when the store's folds now are not those the benchmark was started with."""
+    was = [{k: f[k] for k in ("test_subjects", "val_subjects")} for f in saved_folds]
+    now = [{k: f.describe()[k] for k in ("test_subjects", "val_subjects")} for f in folds]
+    if was != now:
+        raise DataError(
+            f"the folds of store {store} differ from those {run_dir} was started with (was "
+            "the store prepared again?); start a new benchmark"
+        )
+
+
 __all__ = [
     "SETTINGS",
     "Fold",
     "build_folds",
+    "check_same_folds",
     "min_subjects",
     "fold_warnings",
     "fraction_key",

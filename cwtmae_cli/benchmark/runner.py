@@ -78,7 +78,8 @@ def run_cell(plan: BenchmarkPlan, cell: Cell, events: Any = None) -> dict[str, A
     summary = finetune.run_finetune(run_plan, events)
     best = Path(summary.get("best_checkpoint") or summary["checkpoint"])
     scored = score_test(best, plan.store, fold.test, run_plan.config.device, plan.batch_size,
-                        by_recording=plan.labels_per_recording, score=plan.score)  # fmt: skip
+                        by_recording=plan.scoring.labels_per_recording,
+                        score=plan.scoring.score)  # fmt: skip
     if not plan.settings.keep_checkpoints:
         shutil.rmtree(cell_dir / "checkpoints", ignore_errors=True)
     per_class = np.bincount(plan.labels[train], minlength=len(plan.label_names))
@@ -102,23 +103,18 @@ def run_cell(plan: BenchmarkPlan, cell: Cell, events: Any = None) -> dict[str, A
 def benchmark_doc(plan: BenchmarkPlan, cells: list[dict[str, Any]]) -> dict[str, Any]:
     """What ``benchmark.json`` holds: the plan, every finished cell (``per_fold``), the summary."""
     complete = len(cells) == len(plan.cells())
-    score = plan.score
     return {
         **plan_doc(plan),
         "run_dir": str(plan.run_dir),
         "complete": complete,
         "warnings": list(plan.warnings),
-        "labels_per_recording": plan.labels_per_recording,
-        "score": (
-            {"name": score.get("name") or f"mean F1 of {', '.join(score['mean_f1'])}",
-             "classes": list(score["mean_f1"])} if score else None
-        ),  # fmt: skip
+        **plan.scoring.describe(),  # labels_per_recording, score
         "per_fold": cells,
         "summary": summarize(
             cells,
             plan.settings.label_fractions,
-            recording_level=plan.labels_per_recording,
-            recipe_score=score is not None,
+            recording_level=plan.scoring.labels_per_recording,
+            recipe_score=plan.scoring.score is not None,
         ),
     }
 
@@ -181,13 +177,12 @@ def _completed(
     nothing was added) and what was done about its recording-level figures (None: nothing)."""
     return add_missing_scores(
         record,
+        plan.scoring,
         run_dir=plan.run_dir,
         store=plan.store,
         positions=plan.folds[cell.fold].test,
         device=plan.device,
         batch_size=plan.batch_size,
-        by_recording=plan.labels_per_recording,
-        score=plan.score,
     )
 
 

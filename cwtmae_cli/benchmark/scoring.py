@@ -16,12 +16,50 @@ per-class F1 and scores the recordings again from the cell's checkpoint, when it
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 RECORDING_LEVEL = "test_recording_level"  # the cell result's key for the recording-level block
+
+
+@dataclass(frozen=True)
+class RecordingScoring:
+    """What a benchmark scores besides test windows, decided once from its store."""
+
+    # the store's labels are per recording: test recordings are scored as well as windows
+    labels_per_recording: bool = False
+    score: dict | None = None  # the recipe's [score] ({"name", "mean_f1": [class, ...]})
+
+    def describe(self) -> dict[str, Any]:
+        """``labels_per_recording`` and ``score`` (``{"name", "classes"}`` or None) of
+        ``benchmark.json``."""
+        score = self.score
+        named = None
+        if score:
+            classes = list(score["mean_f1"])
+            named = {"name": score.get("name") or f"mean F1 of {', '.join(classes)}",
+                     "classes": classes}  # fmt: skip
+        return {"labels_per_recording": self.labels_per_recording, "score": named}
+
+
+def recording_scoring(
+    store_path: Path, labels: np.ndarray, recording: np.ndarray
+) -> RecordingScoring:
+    """Whether the store's labels are per recording (``evaluate --per-recording``'s test, on
+    the recordings of its labelled windows ``labels`` ``(N,)`` / ``recording`` ``(N,)``: every
+    fold's test windows are among them) and its recipe's ``[score]`` (None when it has none)."""
+    from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.evaluate.recording_level import labels_per_recording
+
+    store = open_store(store_path)
+    score = (store.attrs.get("recipe") or {}).get("score")
+    return RecordingScoring(
+        labels_per_recording=labels_per_recording(store.recordings, recording[labels >= 0]),
+        score=dict(score) if score else None,
+    )
 
 
 def score_test(
@@ -98,30 +136,29 @@ def _block(metrics: dict, score: dict | None) -> dict[str, Any]:
 
 def add_missing_scores(
     record: dict[str, Any],
+    scoring: RecordingScoring,
     *,
     run_dir: Path,
     store: Path,
     positions: np.ndarray,
     device: str,
     batch_size: int,
-    by_recording: bool,
-    score: dict | None,
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
     """A finished cell's result with what a benchmark now scores and it lacks (a benchmark
     started by an older version): the window ``recipe_score`` from its ``per_class`` rows, and
     the recording-level block from its checkpoint in ``run_dir / record["run_dir"]`` when that
-    is still there and scores its test windows as recorded.
+    is still there and scores its test windows (``positions``) as recorded.
 
     Returns the record (a new dict when something was added) and None when it needed nothing,
     else ``{"kind": "rescored" | "lacking", "why": ...}``."""
     from cwtmae_cli.evaluate.recording_level import challenge_score
 
-    test = record.get("test", {})
+    score, test = scoring.score, record.get("test", {})
     if score is not None and "recipe_score" not in test and "per_class" in test:
         found = challenge_score(test["per_class"], score)
         test = {**test, "recipe_score": found["value"], "recipe_score_missing": found["missing"]}
         record = {**record, "test": test}
-    if not by_recording or RECORDING_LEVEL in record:
+    if not scoring.labels_per_recording or RECORDING_LEVEL in record:
         return record, None
     cell_dir = Path(run_dir) / str(record.get("run_dir", ""))
     if not (cell_dir / "checkpoints").is_dir():
@@ -129,6 +166,15 @@ def add_missing_scores(
             "kind": "lacking",
             "why": "scored before recording-level scoring, and its checkpoints were removed",
         }
+    return _rescored(record, cell_dir, score, (store, positions, device, batch_size))
+
+
+def _rescored(
+    record: dict[str, Any], cell_dir: Path, score: dict | None, where: tuple
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The record with the recording-level block of the cell's kept checkpoint, when that
+    checkpoint scores the test windows as recorded; ``where``: :func:`score_test`'s store,
+    positions, device and batch size."""
     from cwtmae_cli.errors import CheckpointError
     from cwtmae_cli.runtime.checkpoint import resolve_checkpoint
 
@@ -136,9 +182,8 @@ def add_missing_scores(
         checkpoint = resolve_checkpoint(cell_dir, prefer="best")
     except CheckpointError as exc:
         return record, {"kind": "lacking", "why": f"its checkpoint cannot be used: {exc}"}
-    scored = score_test(checkpoint, store, positions, device, batch_size,
-                        by_recording=True, score=score)  # fmt: skip
-    if scored["test"]["confusion_matrix"] != test.get("confusion_matrix"):
+    scored = score_test(checkpoint, *where, by_recording=True, score=score)
+    if scored["test"]["confusion_matrix"] != record["test"].get("confusion_matrix"):
         return record, {
             "kind": "lacking",
             "why": f"its checkpoint {checkpoint} no longer scores the test windows as recorded "
