@@ -9,9 +9,11 @@ For each preset: the time to compose the filters, then, for each batch size, int
   preset with the direct path off and on;
 
 printing the median of the per-pair ratios ``materialised time / direct time`` (above 1: the
-direct path is faster), their range, and the load average before and after. These figures set
-``DIRECT_FILTER_MAX_BYTES`` in ``cwtmae_cli/model/encoder.py``.
-Run: ``OMP_NUM_THREADS=1 python benchmarks/bench_tokens.py [--presets tiny,small] [--pairs 5]``.
+direct path is faster), their range, and the load average before and after (and per row).
+``--threads 1,2`` measures each (preset, batch) at every intra-op thread count in turn
+(``torch.set_num_threads``), so the counts are compared minutes apart, not runs apart. These
+figures set ``direct_tokens_pay`` in ``cwtmae_cli/model/encoder.py``.
+Run: ``python benchmarks/bench_tokens.py [--presets tiny,small] [--threads 1,2] [--pairs 5]``.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def end_to_end(preset: str, batch: int, pairs: int) -> list[float]:
 
 
 def _row(what: str, ratios: list[float]) -> str:
-    return (f"{what:<44}{statistics.median(ratios):>8.2f}x"
+    return (f"{what:<48}{statistics.median(ratios):>8.2f}x"
             f"   ({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} pairs)")
 
 
@@ -72,9 +74,12 @@ def main() -> None:
     parser.add_argument("--batches", default="1,8,32")
     parser.add_argument("--channels", type=int, default=1)
     parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--threads", default=str(torch.get_num_threads()),
+                        help="intra-op thread counts, comma-separated (default: torch's)")
     parser.add_argument("--end-to-end", action="store_true")
     args = parser.parse_args()
-    print(f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} at the start")
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    print(f"threads {thread_counts}; load average {_load()} at the start")
     for preset in args.presets.split(","):
         config = {k: PRESETS[preset][k] for k in ENCODER_KEYS}
         encoder = CWTEncoder(**config, in_channels=args.channels).eval()
@@ -85,11 +90,23 @@ def main() -> None:
         print(f"{preset}, {args.channels} channel(s): filters {filters.nbytes / 2**20:.1f} MiB, "
               f"composed in {built_s:.2f} s")
         for batch in (int(b) for b in args.batches.split(",")):
-            print(_row(f"  front end, batch {batch}", front_end(encoder, batch, args.pairs)))
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                ratios = front_end(encoder, batch, args.pairs)
+                print(_row(f"  front end, batch {batch}, {threads} thread(s)", ratios)
+                      + f"   load {_load()}")
         if args.end_to_end:
-            print(_row("  predict_proba, CoT classifier, batch 32", end_to_end(preset, 32,
-                                                                               args.pairs)))
-    print(f"load average {os.getloadavg()[0]:.1f} at the end")
+            for threads in thread_counts:
+                torch.set_num_threads(threads)
+                ratios = end_to_end(preset, 32, args.pairs)
+                print(_row(f"  predict_proba, CoT, batch 32, {threads} thread(s)", ratios)
+                      + f"   load {_load()}")
+    print(f"load average {_load()} at the end")
+
+
+def _load() -> str:
+    """The 1-, 5- and 15-minute load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -27,10 +27,21 @@ from cwtmae_cli.model.layers import Block, PatchEmbed
 from cwtmae_cli.model.rope import RotaryEmbedding, check_rope_head_dim
 from cwtmae_cli.model.scalogram import normalized_cwt
 
-# The composed filters of the direct token path, at most this big (benchmarks/bench_tokens.py,
-# docs/model.md: tiny's 10.5 MiB are 2-3.6x faster from batch 8 and at par at batch 1; small's
-# 267 MiB slower below batch 8). By size, not batch: validation and evaluate share one path.
+# Where the direct token path measured faster than the scalogram on the CPU
+# (benchmarks/bench_tokens.py, docs/performance.md): composed filters of at most this size (tiny's
+# 10.5 MiB, 31.6 MiB with 3 channels; small's 267 MiB were slower at every batch up to 32) and
+# at least DIRECT_MIN_WINDOWS[threads] windows in the batch, for torch's intra-op thread count.
+# Thread counts not in the table were not measured (a 2-core machine): the scalogram, as before.
 DIRECT_FILTER_MAX_BYTES = 64 << 20
+DIRECT_MIN_WINDOWS = {1: 4, 2: 16}
+
+
+def direct_tokens_pay(filter_bytes: int, n_windows: int, threads: int) -> bool:
+    """True where the direct token path measured faster than building the scalogram on the
+    CPU: filters of ``filter_bytes``, a batch of ``n_windows``, ``threads`` intra-op threads."""
+    min_windows = DIRECT_MIN_WINDOWS.get(threads)
+    return (filter_bytes <= DIRECT_FILTER_MAX_BYTES and min_windows is not None
+            and n_windows >= min_windows)
 
 
 def check_geometry(signal_len: int, cwt_scales: int, patch_size_time: int, patch_size_freq: int,
@@ -132,15 +143,15 @@ class CWTEncoder(nn.Module):
     def uses_direct_tokens(self, x: torch.Tensor) -> bool:
         """True where :meth:`tokens` skips the scalogram: a float32 patch kernel, no gradient
         wanted through the patch embedding, and either ``direct_tokens`` is True or (``None``,
-        the default) the window is on the CPU and the composed filters take at most
-        ``DIRECT_FILTER_MAX_BYTES``."""
+        the default) the windows are on the CPU where :func:`direct_tokens_pay` says the direct
+        path measured faster (filter size, windows in the batch, torch's thread count)."""
         proj = self.patch_embed.proj
         wants_grad = torch.is_grad_enabled() and (
             x.requires_grad or any(p.requires_grad for p in proj.parameters()))
         if wants_grad or self.direct_tokens is False or proj.weight.dtype != torch.float32:
             return False
-        return bool(self.direct_tokens) or (
-            x.device.type == "cpu" and self.token_filter_bytes() <= DIRECT_FILTER_MAX_BYTES)
+        return bool(self.direct_tokens) or (x.device.type == "cpu" and direct_tokens_pay(
+            self.token_filter_bytes(), x.shape[0], torch.get_num_threads()))
 
     def token_filter_bytes(self) -> int:
         """Size of the composed filters of this geometry (:func:`direct_tokens.filter_bytes`)."""

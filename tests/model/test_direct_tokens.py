@@ -103,12 +103,13 @@ def test_direct_embedding_equals_the_scalogram_path(name: str, channels: int) ->
     assert rel_error(tokens, reference_tokens(encoder, x)) <= 1e-5
 
 
-def test_tokens_take_the_direct_path_only_for_inference_on_small_filters() -> None:
+def test_tokens_take_the_direct_path_only_for_inference_on_small_filters(monkeypatch) -> None:
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # the rule's thread count
     tiny, small = preset_encoder("tiny"), preset_encoder("small")
-    x = windows(2, 1, 3000)[:, 0]
+    x = windows(encoder_module.DIRECT_MIN_WINDOWS[1], 1, 3000)[:, 0]
     with torch.no_grad():
         assert tiny.uses_direct_tokens(x)
-        assert not small.uses_direct_tokens(x)  # 280 MB of filters: slower below batch 8
+        assert not small.uses_direct_tokens(x)  # 267 MiB of filters: slower up to batch 32
         torch.testing.assert_close(tiny.tokens(x), tiny.embed(tiny.images(x)),
                                    rtol=1e-5, atol=1e-5)
     assert not tiny.uses_direct_tokens(x)  # gradients wanted through the patch kernel
@@ -141,6 +142,7 @@ def test_validation_and_evaluation_see_the_same_numbers(monkeypatch) -> None:
     inference_mode: both must take the same path and give the same logits, bit for bit."""
     from cwtmae_cli.evaluate.inference import predict_proba
 
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)  # batches of 4: the direct path
     calls = []
     real = encoder_module.direct_patch_embedding
     monkeypatch.setattr(encoder_module, "direct_patch_embedding",
@@ -154,3 +156,38 @@ def test_validation_and_evaluation_see_the_same_numbers(monkeypatch) -> None:
     evaluation = predict_proba(model, 4, lambda i: x[torch.from_numpy(i)], batch_size=4)
     assert len(calls) == 2
     np.testing.assert_array_equal(validation, evaluation)
+
+
+TINY_BYTES = {channels: preset_encoder("tiny", channels).token_filter_bytes()
+              for channels in (1, 3)}
+
+
+@pytest.mark.parametrize(("filters", "n_windows", "threads", "direct"), [
+    ("tiny", 1, 1, False), ("tiny", 3, 1, False), ("tiny", 4, 1, True), ("tiny", 32, 1, True),
+    ("tiny", 8, 2, False), ("tiny", 15, 2, False), ("tiny", 16, 2, True), ("tiny", 256, 2, True),
+    ("tiny", 64, 3, False), ("tiny", 64, 16, False),  # not measured: the scalogram
+    ("tiny x3", 4, 1, True), ("tiny x3", 16, 2, True), ("tiny x3", 8, 2, False),
+    ("small", 1, 1, False), ("small", 32, 1, False), ("small", 512, 2, False),
+])
+def test_the_direct_path_is_chosen_only_where_it_measured_faster(
+        filters: str, n_windows: int, threads: int, direct: bool) -> None:
+    """The table of docs/performance.md: tiny from 4 windows with one thread, from 16 with two;
+    small (267 MiB of filters) never; other thread counts were not measured."""
+    nbytes = {"tiny": TINY_BYTES[1], "tiny x3": TINY_BYTES[3],
+              "small": preset_encoder("small").token_filter_bytes()}[filters]
+    assert encoder_module.direct_tokens_pay(nbytes, n_windows, threads) is direct
+
+
+@pytest.mark.parametrize(("n_windows", "threads", "direct"),
+                         [(3, 1, False), (4, 1, True), (15, 2, False), (16, 2, True),
+                          (32, 4, False)])
+def test_the_encoder_asks_the_rule_with_its_batch_and_torchs_threads(
+        monkeypatch, n_windows: int, threads: int, direct: bool) -> None:
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    tiny = preset_encoder("tiny")
+    for x in (torch.zeros(n_windows, 3000), torch.zeros(n_windows, 1, 3000)):
+        with torch.no_grad():
+            assert tiny.uses_direct_tokens(x) is direct
+    tiny.direct_tokens = True  # forced: whatever the batch and the threads
+    with torch.no_grad():
+        assert tiny.uses_direct_tokens(torch.zeros(1, 3000))
