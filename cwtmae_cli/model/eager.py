@@ -1,16 +1,17 @@
 """Functions that ``torch.compile`` must call eagerly, marked so without importing Dynamo.
 
-``torch.compiler.disable`` imports ``torch._dynamo`` the moment it decorates (about 1.6 s, more
-than the rest of the model's imports together), so decorating the CWT with it at import time made
-every command pay for a compiler that only ``--compile`` uses. :func:`eager_under_compile` wraps
-a function in a plain one instead: run eagerly, the wrapper calls the function and Dynamo is
-never imported; traced by ``torch.compile``, the wrapper calls the function's
-``torch.compiler.disable``'d twin, so the compiled graph breaks once there and the function runs
-eagerly, as with the decorator itself.
+``torch.compiler.disable`` imports ``torch._dynamo`` the moment it decorates (seconds, more than
+the rest of the model's imports together: docs/performance.md, "Start-up"), so decorating the CWT
+with it at import time made every command pay for a compiler that only ``--compile`` uses.
+:func:`eager_under_compile` wraps a function in a plain one instead: run eagerly, the wrapper
+calls the function and Dynamo is never imported; traced by ``torch.compile``, the wrapper calls
+the function's ``torch.compiler.disable``'d twin, so the compiled graph breaks there and the
+function runs eagerly, in the same graphs as with the decorator itself.
 
 :func:`prepare_for_compile` makes the twins before anything is traced (``--compile`` calls it
 before ``torch.compile``). Without it a traced call makes its twin on the spot, which costs that
-first trace extra graph breaks and one recompile; the function is still never traced.
+first trace extra graph breaks and the next call one more frame to compile; the function is
+still never traced.
 """
 
 from __future__ import annotations
