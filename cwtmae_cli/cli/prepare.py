@@ -16,8 +16,8 @@ Recipe = Annotated[
     str,
     typer.Argument(
         help=(
-            "Built-in recipe (sleep-edf, mitdb-af, cinc2017, edf, wfdb) or the path of a recipe "
-            ".toml."
+            "Built-in recipe (sleep-edf, mitdb-af, mitdb-rhythm, cinc2017, edf, wfdb) or the path "
+            "of a recipe .toml."
         )
     ),
 ]

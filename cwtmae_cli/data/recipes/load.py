@@ -27,7 +27,7 @@ from cwtmae_cli.data.recipes.schema import SCHEMA, check_type, validate_keys
 from cwtmae_cli.data.recipes.subjects import subject_regex_problem
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError
 
-BUILTIN = ("sleep-edf", "mitdb-af", "cinc2017", "edf", "wfdb")
+BUILTIN = ("sleep-edf", "mitdb-af", "mitdb-rhythm", "cinc2017", "edf", "wfdb")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
