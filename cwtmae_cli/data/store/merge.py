@@ -11,9 +11,9 @@ Channel slots: each source's slot names the channel its files gave (``ECG``, ``M
 store's slot must name them all, e.g. ``ECG|MLII``: a model trained on it records that slot, and
 ``predict`` then reads ``ECG`` from a file that has it, else ``MLII``.
 
-The sources are only read; the merged store is written by :class:`StoreWriter` like a prepared
-one (one commit per recording, then ``finish``), in a temporary sibling renamed into place, so
-an interrupted merge leaves no half-made store at ``out``.
+The sources are only read; the merged store is written by :class:`StoreWriter` (its arrays
+grown once per source, every recording committed at once, then ``finish``) in a temporary
+sibling renamed into place, so an interrupted merge leaves no half-made store at ``out``.
 """
 
 from __future__ import annotations
@@ -92,10 +92,14 @@ def merge_stores(
                                     attrs=attrs)
         skipped: list[dict] = []
         subject_splits: dict[str, int] = {}
+        recordings: list[dict] = []
         for name, store in zip(names, stores, strict=True):
-            _copy(store, name, writer, subject_splits)
+            _copy(store, name, writer, recordings, subject_splits)
             skipped += [{**item, "id": f"{name}/{item.get('id')}"}
                         for item in store.attrs.get("skipped", [])]
+        writer.group.update_attributes(  # the one commit of every window and recording
+            {"recordings": recordings, "n_committed": writer.n_committed + writer.n_pending})
+        writer.n_pending = 0
         writer.finish(skipped, subject_splits)
         if out.exists():
             raise StoreError(f"{out} appeared while merging; nothing was written there")
@@ -150,38 +154,45 @@ def _merged_slots(stores: list[Store], channels: Sequence[str] | None) -> list[s
     return slots
 
 
-def _copy(store: Store, prefix: str, writer: StoreWriter, subject_splits: dict[str, int]) -> None:
-    """Append every recording of ``store`` to ``writer``, windows and splits unchanged."""
+def _copy(store: Store, prefix: str, writer: StoreWriter, recordings_out: list[dict],
+          subject_splits: dict[str, int]) -> None:
+    """Append every window of ``store`` to ``writer``'s arrays (splits unchanged) and its
+    recordings' entries to ``recordings_out``. The arrays are grown once per source and the
+    caller commits all recordings at once: one commit per recording would rewrite a recordings
+    list that grows with every one (3,000 CinC records: minutes of JSON)."""
     recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
+    split = np.asarray(store.split[:], dtype=np.int8)  # (N,)
     recordings = store.recordings
     counts = np.bincount(recording, minlength=len(recordings)) if len(recording) else \
         np.zeros(len(recordings), np.int64)
-    offsets = np.concatenate([[0], np.cumsum(counts)])  # (R + 1,)
-    expected = np.repeat(np.arange(len(recordings)), counts)
-    if not np.array_equal(recording, expected):
+    if not np.array_equal(recording, np.repeat(np.arange(len(recordings)), counts)):
         raise StoreError(f"store {store.path}: a recording's windows are not contiguous and in "
                          "order; it cannot be merged")
-    block_start, block = 0, None
+    offsets = np.concatenate([[0], np.cumsum(counts)])  # (R + 1,)
     for r, entry in enumerate(recordings):
-        lo, hi = int(offsets[r]), int(offsets[r + 1])
         subject = f"{prefix}/{entry['subject']}"
-        info = {k: v for k, v in entry.items() if k not in ("split", "n_windows")}
-        info.update(id=f"{prefix}/{entry['id']}", subject=subject, source=prefix)
-        if hi > lo:
-            split = np.asarray(store.split[lo:hi], dtype=np.int8)
-            if len(np.unique(split)) != 1 or split[0] < 0:
-                raise StoreError(f"store {store.path}: recording {entry['id']} has windows in "
-                                 "several or no splits; it cannot be merged")
-            code = int(split[0])
-            if subject_splits.setdefault(subject, code) != code:
-                raise StoreError(f"store {store.path}: subject {entry['subject']} lies in more "
-                                 "than one split; it cannot be merged")
-            if block is None or hi > block_start + len(block["labels"]):
-                block_start = lo
-                block_end = max(hi, min(lo + _BLOCK, store.n_windows))
-                block = {name: np.asarray(getattr(store, name)[lo:block_end])
-                         for name in ("signals", "labels", "start_s")}
-            a, b = lo - block_start, hi - block_start
-            writer.append_part(block["signals"][a:b], block["labels"][a:b],
-                               block["start_s"][a:b], code)
-        writer.commit(info)
+        codes = np.unique(split[offsets[r]:offsets[r + 1]])
+        code = int(codes[0]) if len(codes) else -1
+        if len(codes) > 1 or (len(codes) and code < 0):
+            raise StoreError(f"store {store.path}: recording {entry['id']} has windows in "
+                             "several or no splits; it cannot be merged")
+        if len(codes) and subject_splits.setdefault(subject, code) != code:
+            raise StoreError(f"store {store.path}: subject {entry['subject']} lies in more "
+                             "than one split; it cannot be merged")
+        recordings_out.append({**entry, "id": f"{prefix}/{entry['id']}", "subject": subject,
+                               "source": prefix, "split": code, "n_windows": int(counts[r])})
+    n_old = writer.n_committed + writer.n_pending
+    n = store.n_windows
+    rec_base = len(recordings_out) - len(recordings)
+    arrays = writer.arrays
+    for array in arrays.values():
+        array.resize((n_old + n, *array.shape[1:]))
+    arrays["labels"][n_old:n_old + n] = np.asarray(store.labels[:], dtype=np.int16)
+    arrays["start_s"][n_old:n_old + n] = np.asarray(store.start_s[:], dtype=np.float64)
+    arrays["split"][n_old:n_old + n] = split
+    arrays["recording"][n_old:n_old + n] = (recording + rec_base).astype(np.int32)
+    for lo in range(0, n, _BLOCK):
+        hi = min(n, lo + _BLOCK)
+        arrays["signals"][n_old + lo:n_old + hi] = np.asarray(store.signals[lo:hi],
+                                                              dtype=np.float32)
+    writer.n_pending += n
