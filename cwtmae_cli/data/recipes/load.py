@@ -27,7 +27,9 @@ from cwtmae_cli.data.recipes.schema import SCHEMA, check_type, validate_keys
 from cwtmae_cli.data.recipes.subjects import subject_regex_problem
 from cwtmae_cli.errors import RecipeError, UnknownRecipeError
 
-BUILTIN = ("sleep-edf", "mitdb-af", "mitdb-rhythm", "cinc2017", "edf", "wfdb")
+# Order matters where two recipes share class names (cinc2017 and mitdb-rhythm: N, A, O, ~):
+# a checkpoint or table naming only its classes resolves to the first (evaluate/reference.py).
+BUILTIN = ("sleep-edf", "mitdb-af", "cinc2017", "mitdb-rhythm", "edf", "wfdb")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:

@@ -49,8 +49,25 @@ def merge_stores(
     of the merged slot's names. StoreError (one line) when the sources disagree, are
     incomplete, or ``out`` exists or is one of them; nothing is written then.
     """
-    paths = [Path(p) for p in sources]
     out = Path(out)
+    stores, names = _open_sources([Path(p) for p in sources], out, prefixes)
+    _check_agree(stores)
+    attrs = _merged_attrs(stores, names, _merged_slots(stores, channels))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.merge-{uuid.uuid4().hex[:8]}")
+    try:
+        _write(tmp, stores, names, attrs)
+        if out.exists():
+            raise StoreError(f"{out} appeared while merging; nothing was written there")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-made is left (gone once renamed)
+        raise
+    return out
+
+
+def _open_sources(paths: list[Path], out: Path, prefixes) -> tuple[list[Store], list[str]]:
+    """The complete source stores and one distinct prefix each; StoreError otherwise."""
     if len(paths) < 2:
         raise StoreError(f"merging needs at least 2 stores, got {len(paths)}")
     if out.exists():
@@ -63,14 +80,16 @@ def merge_stores(
         str(s.attrs.get("recipe", {}).get("name") or s.path.stem) for s in stores]
     if len(names) != len(stores) or len(set(names)) != len(names) or not all(names):
         raise StoreError(f"merging needs one distinct, non-empty prefix per store, got {names}")
-    first = stores[0]
-    _check_agree(stores)
-    slots = _merged_slots(stores, channels)
+    return stores, names
 
+
+def _merged_attrs(stores: list[Store], names: list[str], slots: list[str]) -> dict:
+    """The merged store's attributes: the first source's grid and recipe, renamed."""
+    first = stores[0]
     recipe = dict(first.attrs.get("recipe") or {})
     recipe["name"] = "+".join(names)
     recipe["signal"] = {**(recipe.get("signal") or {}), "channels": slots}
-    attrs = {
+    return {
         "fs_hz": first.fs_hz,
         "window_s": first.window_s,
         "n_samples": first.n_samples,
@@ -85,29 +104,23 @@ def merge_stores(
             for name, s in zip(names, stores, strict=True)
         ],
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.merge-{uuid.uuid4().hex[:8]}")
-    try:
-        writer = StoreWriter.create(tmp, n_channels=len(slots), n_samples=first.n_samples,
-                                    attrs=attrs)
-        skipped: list[dict] = []
-        subject_splits: dict[str, int] = {}
-        recordings: list[dict] = []
-        for name, store in zip(names, stores, strict=True):
-            _copy(store, name, writer, recordings, subject_splits)
-            skipped += [{**item, "id": f"{name}/{item.get('id')}"}
-                        for item in store.attrs.get("skipped", [])]
-        writer.group.update_attributes(  # the one commit of every window and recording
-            {"recordings": recordings, "n_committed": writer.n_committed + writer.n_pending})
-        writer.n_pending = 0
-        writer.finish(skipped, subject_splits)
-        if out.exists():
-            raise StoreError(f"{out} appeared while merging; nothing was written there")
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # nothing half-made is left (gone once renamed)
-        raise
-    return out
+
+
+def _write(tmp: Path, stores: list[Store], names: list[str], attrs: dict) -> None:
+    """Every source's windows into a new store at ``tmp``, committed once at the end."""
+    writer = StoreWriter.create(tmp, n_channels=len(attrs["channels"]),
+                                n_samples=attrs["n_samples"], attrs=attrs)
+    skipped: list[dict] = []
+    subject_splits: dict[str, int] = {}
+    recordings: list[dict] = []
+    for name, store in zip(names, stores, strict=True):
+        _copy(store, name, writer, recordings, subject_splits)
+        skipped += [{**item, "id": f"{name}/{item.get('id')}"}
+                    for item in store.attrs.get("skipped", [])]
+    writer.group.update_attributes(  # the one commit of every window and recording
+        {"recordings": recordings, "n_committed": writer.n_committed + writer.n_pending})
+    writer.n_pending = 0
+    writer.finish(skipped, subject_splits)
 
 
 def _check_agree(stores: list[Store]) -> None:
