@@ -3,7 +3,10 @@
 A window takes the class whose (mapped) intervals cover most of it, provided that cover is at
 least ``min_cover`` of the window. Annotation texts listed in ``drop`` (``Sleep stage ?``,
 ``Movement time``) take part in that vote; a window they win is dropped, with the text as
-reason. Annotations past the end of the signal simply cover no window.
+reason. A window dropped for want of cover says why: ``no annotation`` when no interval touches
+it, ``no class covers 50%`` (the recipe's ``min_cover``) when intervals do but none of one class
+covers enough (mixed classes, or a short one). Annotations past the end of the signal simply
+cover no window.
 """
 
 from __future__ import annotations
@@ -88,10 +91,12 @@ def label_windows(
                 cover[b : b + 1024, k] = overlap[:, targets_a == k].sum(axis=1)
     best = cover.argmax(axis=1)  # (W,)
     enough = cover.max(axis=1) >= spec.min_cover * window_s - 1e-9
+    annotated = cover.sum(axis=1) > 1e-9  # some interval overlaps it, of whatever class
+    partial = f"no class covers {spec.min_cover:.0%}"  # mixed classes, or one covering too little
     for i in range(n_windows):
         if not enough[i]:
             if spec.uncovered == "drop":
-                reasons[i] = "no annotation"
+                reasons[i] = partial if annotated[i] else "no annotation"
         elif best[i] >= n_classes:
             reasons[i] = f"label {drop_texts[best[i] - n_classes]}"
         else:

@@ -119,7 +119,8 @@ def window_labels(
     """Reference class name of each window at ``onset_s`` (s) from annotation ``intervals``
     through ``recipe``'s label map, as ``prepare`` labels windows; None where there is none.
     Also the reasons (None, or ``label <text>`` for a window a dropped text such as
-    ``Sleep stage ?`` wins, ``no annotation`` for one no interval covers enough).
+    ``Sleep stage ?`` wins, ``no annotation`` for one no interval touches, ``no class covers 50%``
+    for one intervals touch but no class covers ``min_cover`` of).
 
     Raises DataError for a text outside the map when the recipe's ``unmapped`` is ``error``."""
     spec = label_spec(recipe["labels"])

@@ -28,7 +28,12 @@ def test_majority_cover_decides_and_drops_are_counted():
     labels, reasons = label_windows(start_s, 30.0, intervals, SPEC)
     # [0,30) A; [30,60) B covers 20 s; [60,90) B; [90,120) "?"; [120,150) 5 s only; [150,180) X
     assert labels.tolist() == [0, 1, 1, -1, -1, -1]
-    assert reasons == [None, None, None, "label ?", "no annotation", "no annotation"]
+    # [120,150) is touched by 5 s of A (too little); [150,180) only by X, which the map ignores
+    assert reasons == [None, None, None, "label ?", "no class covers 50%", "no annotation"]
+    mixed = [Interval(0, 14, "A"), Interval(14, 16, "B")]  # neither class covers 90 %
+    strict = LabelSpec(names=("a", "b"), map={"A": "a", "B": "b"}, min_cover=0.9, uncovered="drop")
+    assert label_windows(np.array([0.0, 60.0]), 30.0, mixed, strict)[1] == [
+        "no class covers 90%", "no annotation"]
     keep_x = LabelSpec(names=("a", "b"), map={"A": "a"}, unmapped="b", uncovered="unlabelled")
     labels, reasons = label_windows(start_s, 30.0, intervals, keep_x)
     assert labels.tolist() == [0, 1, 1, 1, -1, 1] and reasons == [None] * 6
