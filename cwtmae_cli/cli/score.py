@@ -66,6 +66,12 @@ def score(
         except OSError as exc:
             raise CwtmaeError(f"cannot write {json_path}: {exc.strerror or exc}") from None
     result = score_predictions(predictions, reference, recipe=recipe)
+    if result.recipes_passed_over:
+        warn(
+            f"the classes {', '.join(result.label_names)} are those of the built-in recipes "
+            f"{', '.join([result.recipe, *result.recipes_passed_over])}: references read with "
+            f"{result.recipe}'s label map; pass --recipe to choose"
+        )
     _say_unmatched(result, reference)
     for row in result.recordings:
         if row.get("offset_s"):

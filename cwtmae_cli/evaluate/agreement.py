@@ -12,8 +12,8 @@ for the sampling rate), a folder of those, or a CSV of recording labels (``REFER
 Annotation texts become classes through the label map of a recipe, window by window as
 ``prepare`` labels them (:func:`~cwtmae_cli.evaluate.reference.window_labels`, the mapper
 ``predict``'s overlay uses): the recipe of the checkpoint's store when it is still there (the
-table's sidecar names the checkpoint), else the built-in recipe with the tables' class names,
-or the one given. Rules:
+table's sidecar names the checkpoint), else a built-in recipe with the tables' classes that
+reads that kind of reference (ties in ``recipes_passed_over``), or the one given. Rules:
 
 - tables and references are matched by recording id (a reference file's stem; for a recipe
   with paired annotation files, such as Sleep-EDF's ``SC4001E0-PSG`` and
@@ -74,6 +74,7 @@ class AgreementResult:
     left_out: dict[str, int]
     classes_not_in_reference_map: list[str]
     per_recording: list[dict] | None = None
+    recipes_passed_over: list[str] = field(default_factory=list)  # same classes, not chosen
     recording_level: None = None  # the report's recording section belongs to evaluate
     split: str = "reference"
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
@@ -94,6 +95,7 @@ class AgreementResult:
             "unmatched_references": self.unmatched_references,
             "left_out": self.left_out,
             "classes_not_in_reference_map": self.classes_not_in_reference_map,
+            "recipes_passed_over": self.recipes_passed_over,
             "per_recording": self.per_recording,
         }
 
@@ -115,10 +117,11 @@ def score_predictions(
     if not tables:
         raise DataError(f"{predictions} holds no recording")
     names = list(tables[0].label_names)
-    chosen = choose_recipe(names, tables, recipe)
-    if by_recording:
-        return _score_recordings(predictions, reference, tables, names, chosen)
-    return _score_windows(predictions, reference, tables, names, chosen)
+    chosen, passed_over = choose_recipe(names, tables, recipe, by_recording)
+    scorer = _score_recordings if by_recording else _score_windows
+    result = scorer(predictions, reference, tables, names, chosen)
+    result.recipes_passed_over = passed_over
+    return result
 
 
 def _match(tables: list[Predictions], refs: dict[str, Any], recipe: dict):

@@ -30,27 +30,49 @@ class Reference:
 
 
 def recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The recipe (as stored: a dict) behind a checkpoint: its store's, else a built-in one
-    with the checkpoint's class names (in any order: classes are matched by name). ``meta``
+    """The recipe (as stored: a dict) behind a checkpoint: its store's, else the first built-in
+    one with the checkpoint's class names (in any order: classes are matched by name). ``meta``
     needs ``label_names``; ``store`` (a store path) is used when it is still there."""
-    names = list(meta.get("label_names") or [])
-    store = meta.get("store")
-    if store and Path(store).is_dir():
-        from cwtmae_cli.data.store.schema import open_store
+    found = store_recipe(meta)
+    if found is not None:
+        return found
+    matches = builtin_matches(list(meta.get("label_names") or []))
+    if not matches:
+        return None
+    from cwtmae_cli.data.recipes.load import load_recipe
 
-        try:
-            recipe = open_store(Path(store)).attrs.get("recipe")
-        except CwtmaeError:
-            recipe = None
-        if recipe and sorted((recipe.get("labels") or {}).get("names") or []) == sorted(names):
-            return recipe
+    return load_recipe(matches[0]).to_dict()
+
+
+def store_recipe(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The recipe of the checkpoint's store (``meta["store"]``) when that store is still there
+    and its classes are ``meta["label_names"]``; else None."""
+    store = meta.get("store")
+    if not store or not Path(store).is_dir():
+        return None
+    from cwtmae_cli.data.store.schema import open_store
+
+    try:
+        recipe = open_store(Path(store)).attrs.get("recipe")
+    except CwtmaeError:
+        return None
+    names = sorted(meta.get("label_names") or [])
+    if recipe and sorted((recipe.get("labels") or {}).get("names") or []) == names:
+        return recipe
+    return None
+
+
+def builtin_matches(names: list[str]) -> list[str]:
+    """The built-in recipes whose classes are ``names`` (any order), in ``BUILTIN`` order:
+    several share a class set (``cinc2017`` and ``mitdb-rhythm``: N, A, O, ~)."""
     from cwtmae_cli.data.recipes.load import BUILTIN, load_recipe
 
+    out = []
     for name in BUILTIN:
         recipe = load_recipe(name)
         if recipe.labels is not None and sorted(recipe.label_names) == sorted(names):
-            return recipe.to_dict()
-    return None
+            out.append(name)
+    return out
 
 
 def label_spec(labels: dict[str, Any]) -> LabelSpec:

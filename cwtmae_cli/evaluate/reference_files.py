@@ -11,7 +11,7 @@ from typing import Any
 
 from cwtmae_cli.errors import CwtmaeError, DataError
 from cwtmae_cli.evaluate.prediction_files import Predictions
-from cwtmae_cli.evaluate.reference import recipe_of
+from cwtmae_cli.evaluate.reference import builtin_matches, store_recipe
 
 EDF_SUFFIXES = (".edf", ".bdf")
 NO_REFERENCE = "no reference label"  # a window no annotation covers, or a text outside the map
@@ -113,9 +113,13 @@ def find_reference_files(path: Path, source: dict) -> list[Path]:
     return [path]
 
 
-def choose_recipe(names: list[str], predictions: list[Predictions], recipe: str | None) -> dict:
+def choose_recipe(
+    names: list[str], predictions: list[Predictions], recipe: str | None, by_recording: bool
+) -> tuple[dict, list[str]]:
     """The recipe whose label map turns references into the predictions' classes: ``recipe``
-    when given (its classes must be theirs), else the checkpoint's store's, else a built-in one."""
+    when given (its classes must be theirs), else the checkpoint's store's, else a built-in one
+    with those classes (:func:`_builtin_choice`); and the built-in recipes with the same classes
+    passed over that way (empty when the choice was not by class names)."""
     from cwtmae_cli.data.recipes.load import load_recipe
 
     if recipe is not None:
@@ -126,7 +130,7 @@ def choose_recipe(names: list[str], predictions: list[Predictions], recipe: str 
                 f"the predictions' classes {', '.join(names)} are not recipe "
                 f"{chosen.get('name')}'s {', '.join(theirs) or '(none)'}"
             )
-        return chosen
+        return chosen, []
     meta: dict[str, Any] = {"label_names": names}
     ckpt = next((p.checkpoint for p in predictions if p.checkpoint), None)
     if ckpt:
@@ -136,13 +140,32 @@ def choose_recipe(names: list[str], predictions: list[Predictions], recipe: str 
             meta["store"] = read_meta(Path(ckpt)).get("store")
         except CwtmaeError:
             pass  # the checkpoint is gone: a built-in recipe with the same classes
-    found = recipe_of(meta)
-    if found is None:
+    found = store_recipe(meta)
+    if found is not None:
+        return found, []
+    return _builtin_choice(names, by_recording)
+
+
+def _builtin_choice(names: list[str], by_recording: bool) -> tuple[dict, list[str]]:
+    """The first built-in recipe with the classes ``names`` that reads references of the kind
+    scored (a CSV of recording labels: ``annotations = "reference"``; annotation files: the
+    others), else the first with those classes; and the other candidates of that kind.
+    ``cinc2017`` and ``mitdb-rhythm`` share N, A, O, ~: a ``REFERENCE.csv`` takes the first, a
+    folder of ``.atr`` files the second."""
+    from cwtmae_cli.data.recipes.load import load_recipe
+
+    matches = [load_recipe(name).to_dict() for name in builtin_matches(names)]
+    if not matches:
         raise DataError(
             f"no recipe maps reference annotations to the classes {', '.join(names)} of the "
             "predictions; pass --recipe"
         )
-    return found
+    kind = [
+        r for r in matches
+        if ((r.get("source") or {}).get("annotations") == "reference") == by_recording
+    ]
+    candidates = kind or matches
+    return candidates[0], [str(r["name"]) for r in candidates[1:]]
 
 
 def match_key(recording_id: str, recipe: dict) -> str:

@@ -298,3 +298,33 @@ def test_bad_edf_and_bids_predictions_are_one_line(case, message, night, tmp_pat
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert message in lines[0]
     assert result.stdout == ""
+
+
+def test_rhythm_files_and_recording_labels_pick_the_recipe_that_reads_them(shared_data, tmp_path):
+    # cinc2017 and mitdb-rhythm both have the classes N, A, O, ~: .atr files are read with
+    # mitdb-rhythm's map, a CSV of recording labels with cinc2017's, and neither is a tie
+    atr = link_record(shared_data, tmp_path / "ref", "201")
+    table = write_table(tmp_path / "201_pred.tsv", [0.0, 10.0, 20.0], ["N"] * 3, CINC, 10.0)
+    result = _invoke(["score", str(table), str(atr), "--json", str(tmp_path / "a.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "a.json").read_text())["recipe"] == "mitdb-rhythm"
+    assert "built-in recipes" not in result.stderr
+    summary = write_summary(tmp_path / "pred" / "summary.tsv", {"A00001": "N"}, CINC)
+    reference = shared_data / "cinc2017" / "REFERENCE.csv"
+    result = _invoke(["score", str(summary), str(reference), "--json", str(tmp_path / "b.json")])
+    assert result.exit_code == 0, result.output
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert doc["recipe"] == "cinc2017" and doc["recipes_passed_over"] == []
+
+
+def test_a_remaining_tie_of_recipes_is_warned(shared_data, tmp_path, monkeypatch):
+    from cwtmae_cli.data.recipes.load import load_recipe
+    from cwtmae_cli.evaluate import reference_files
+
+    chosen = load_recipe("cinc2017").to_dict()
+    monkeypatch.setattr(reference_files, "_builtin_choice", lambda names, by: (chosen, ["mine"]))
+    summary = write_summary(tmp_path / "pred" / "summary.tsv", {"A00001": "N"}, CINC)
+    result = _invoke(["score", str(summary), str(shared_data / "cinc2017" / "REFERENCE.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("warning: the classes N, A, O, ~ are those of the built-in recipes cinc2017, mine: "
+            "references read with cinc2017's label map; pass --recipe to choose") in result.stderr
