@@ -4,9 +4,10 @@
 its z-score and the losses stay float32 whatever is chosen (the CWT turns autocast off itself,
 the losses upcast their inputs). ``auto`` is bf16 on a CUDA device that supports it and fp32
 elsewhere: on the CPU, bf16 autocast is only worth it where the cores have bf16 units
-(AVX-512 BF16 or AMX) *and* it measures faster, and ``benchmarks/bench_train.py --compare``
-measured it slower than float32 on the project's AVX-512 BF16 EPYC (docs/performance.md), so
-``auto`` keeps the CPU in float32; ``--precision bf16`` still asks for it there.
+(AVX-512 BF16 or AMX) *and* it measures faster. ``benchmarks/bench_train.py --compare`` has only
+run on the project's EPYC, which lists AVX2 and no bf16 units (docs/performance.md), and measured
+it slower there; no CPU with bf16 units has been measured, so ``auto`` keeps every CPU in float32
+until one is; ``--precision bf16`` still asks for it there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 from cwtmae_cli.errors import UsageError
 
 PRECISIONS = ("auto", "bf16", "fp32")
-# Set from the side-by-side measurement on a CPU with bf16 units (see the module docstring).
+# False until bench_train.py --compare measures bf16 faster on a CPU with bf16 units (none yet).
 CPU_BF16_MEASURED_FASTER = False
 
 
