@@ -584,6 +584,15 @@ MUTANTS: tuple[Mutant, ...] = (
       "candidates = kind or matches", "candidates = matches",
       "tests/cli/test_score.py", "flag ignored",
       ".atr references read with cinc2017's map because it comes first"),
+    m("balanced-weights-uniform", "data/store/balanced.py",
+      "weights = 1.0 / (len(counts) * counts[inverse])",
+      "weights = np.full(len(labels), 1.0 / len(labels))",
+      "tests/data/store/test_balanced.py", "wrong formula",
+      "--balanced-sampling draws windows uniformly: the data's class mix again"),
+    m("balanced-labels-dropped", "train/engine.py",
+      "class_labels=job.balanced_labels)", "class_labels=None)",
+      T_OBJECTIVE, "flag ignored",
+      "--balanced-sampling accepted but the engine's sampler never sees the labels"),
 )
 
 

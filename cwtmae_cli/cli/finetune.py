@@ -71,6 +71,14 @@ def finetune(
     class_weights: Annotated[
         bool, typer.Option("--class-weights", help="Weight the loss by inverse class frequency.")
     ] = False,
+    balanced_sampling: Annotated[
+        bool,
+        typer.Option(
+            "--balanced-sampling",
+            help="Draw training windows class-balanced (with replacement) instead of in the "
+            "data's mix; not with --class-weights.",
+        ),
+    ] = False,
     label_smoothing: Annotated[
         float | None,
         typer.Option(

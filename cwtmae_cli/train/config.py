@@ -1,7 +1,5 @@
-"""Run configuration: frozen dataclasses resolved as defaults < ``--config FILE.toml`` < flags.
-
-The resolved configuration is written to ``config.json`` in the run folder and into the
-``run_config`` of every checkpoint's ``meta.json``; ``--resume`` reads it back from there.
+"""Run configuration: frozen dataclasses resolved as defaults < ``--config FILE.toml`` < flags,
+written to the run's ``config.json`` and every checkpoint's ``meta.json`` (read by ``--resume``).
 """
 
 from __future__ import annotations
@@ -86,13 +84,13 @@ class FinetuneConfig(TrainConfig):
 
     pretrained: str | None = None  # MAE checkpoint (or run folder = its latest)
     model: str | None = None  # preset, only with --from-scratch and no --pretrained
-    # cot | mlp. mlp is the model's 512-wide residual MLP: on a tiny encoder it outweighs the
-    # encoder ~5x; 100 steps from scratch on separable data gave 68-74 % at lr 5e-4..3e-3,
-    # cot 88-97 % at 3e-3 (seeds 0-2)
+    # cot | mlp. mlp (512-wide residual MLP) outweighs a tiny encoder ~5x; 100 steps from scratch
+    # on separable data: mlp 68-74 % at lr 5e-4..3e-3, cot 88-97 % at 3e-3 (seeds 0-2)
     head: str = "cot"
     classes: int | None = None  # must equal the store's number of label names
     layer_decay: float = 0.75  # lr scale = decay ** (num_layers - 1 - layer_id)
     class_weights: bool = False  # inverse-frequency weights from the train split
+    balanced_sampling: bool = False  # batches drawn class-balanced (data/store/balanced.py)
     label_smoothing: float = 0.1
     freeze_encoder: bool = False  # linear probing: train the head (and final norm) only
     from_scratch: bool = False  # random encoder init (ablation)
@@ -292,6 +290,8 @@ def validate(config: TrainConfig) -> None:
         need(config.classes is None or config.classes >= 2, "--classes must be at least 2")
         need(0.0 < config.layer_decay <= 1.0, "--layer-decay must be in (0, 1]")
         need(0.0 <= config.label_smoothing < 1.0, "--label-smoothing must be in [0, 1)")
+        need(not (config.class_weights and config.balanced_sampling), "--class-weights and "
+             "--balanced-sampling both correct the class mix; choose one")
         need(0.0 <= config.dropout < 1.0, "--dropout must be in [0, 1)")
         need(config.eval_every is None or config.eval_every >= 1, "--eval-every must be >= 1")
         need(config.model is None or config.model in PRESET_NAMES,

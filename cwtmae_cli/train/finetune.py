@@ -274,6 +274,7 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         train_set=train_set,
         meta=meta,
         layer_decay=config.layer_decay,
+        balanced_labels=np.asarray(train_set.labels) if config.balanced_sampling else None,
         validate=make_validate(
             val_set, n_classes, config.batch_size // ctx.world_size, config.precision
         ),

@@ -36,6 +36,7 @@ class TrainJob:
     layer_decay: float | None = None
     validate: Validate | None = None
     select_metric: str | None = None  # higher is better
+    balanced_labels: Any = None  # class per train window: draw classes equally often
     extra_summary: dict[str, Any] = field(default_factory=dict)
 
 

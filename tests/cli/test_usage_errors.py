@@ -42,6 +42,7 @@ CASES = [
     (["finetune", "--label-smoothing", "-0.1"], "--label-smoothing must be in [0, 1)"),
     (["finetune", "--save-every", "0"], "--save-every must be at least 1"),
     (["finetune", "--classes", "1"], "--classes must be at least 2"),
+    (["finetune", "--class-weights", "--balanced-sampling"], "choose one"),
     (["evaluate", "--split", "everything"], "unknown split `everything`"),
     (["evaluate", "--batch-size", "0"], "'--batch-size'"),
     (["evaluate", "--device", "tpu"], "unknown --device `tpu`"),

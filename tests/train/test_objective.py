@@ -125,3 +125,29 @@ def test_gradient_clipping_scales_the_global_norm_when_on(grad_clip: float) -> N
         torch.testing.assert_close(grads, torch.full_like(grads, grad_clip / math.sqrt(n_params)))
     else:
         torch.testing.assert_close(grads, torch.full_like(grads, 10.0))
+
+
+@pytest.mark.parametrize("balanced", [True, False])
+def test_balanced_sampling_reaches_the_engines_sampler(tmp_path, balanced: bool) -> None:
+    store = write_sine_store(tmp_path / "sine.zarr", n_per_class=8)
+    flags = {"data": str(store), "workdir": str(tmp_path), "out": str(tmp_path / "run"),
+             "from_scratch": True, "model": "tiny", "steps": 1, "batch_size": 4,
+             "device": "cpu", "balanced_sampling": balanced}
+    plan = plan_finetune(flags)
+    ctx = DistContext.single(torch.device("cpu"))
+    job = build_finetune_job(plan, ctx)
+    engine = Engine(plan.config, job, ctx, run=None)
+    labels = np.asarray(job.train_set.labels)
+    if balanced:
+        np.testing.assert_array_equal(job.balanced_labels, labels)
+        np.testing.assert_array_equal(engine.sampler.class_labels, labels)
+        draws = np.concatenate([_epoch(engine.sampler, e) for e in range(200)])
+        np.testing.assert_allclose(np.bincount(labels[draws]) / len(draws), 1 / 3, atol=0.03)
+    else:
+        assert job.balanced_labels is None and engine.sampler.class_labels is None
+        assert sorted(_epoch(engine.sampler, 0)) == list(range(len(labels)))  # a permutation
+
+
+def _epoch(sampler, epoch: int) -> np.ndarray:
+    sampler.set_epoch(epoch)
+    return sampler.global_order()

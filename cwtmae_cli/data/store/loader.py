@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from cwtmae_cli.data.store.balanced import balanced_order
 from cwtmae_cli.data.store.chunks import ChunkReader
 from cwtmae_cli.data.store.schema import open_store
 from cwtmae_cli.errors import StoreError
@@ -227,6 +228,7 @@ class ChunkShuffleSampler(Sampler[int]):
     save). The global order is padded by wrapping (or cut with ``drop_last``) to a multiple of
     ``num_replicas``, and rank ``r`` takes the ``r``-th contiguous block, so ranks read different
     chunks and all yield the same count. Deterministic for ``(seed, epoch, num_replicas, rank)``.
+    With ``class_labels`` (one per dataset position) an epoch is drawn class-balanced instead.
     """
 
     def __init__(
@@ -238,12 +240,14 @@ class ChunkShuffleSampler(Sampler[int]):
         rank: int = 0,
         drop_last: bool = False,
         buffer_chunks: int = 8,
+        class_labels: np.ndarray | None = None,
     ) -> None:
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} not in [0, {num_replicas})")
         self.dataset, self.seed, self.shuffle = dataset, seed, shuffle
         self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
         self.buffer_chunks = max(1, buffer_chunks)
+        self.class_labels = class_labels  # given: class-balanced draws (data/store/balanced.py)
         self.epoch = 0
         n = len(dataset)
         self.num_samples = n // num_replicas if drop_last else -(-n // num_replicas)
@@ -257,6 +261,9 @@ class ChunkShuffleSampler(Sampler[int]):
         n = len(self.dataset)
         if not self.shuffle:
             order = np.arange(n)
+        elif self.class_labels is not None:
+            rng = np.random.default_rng([self.seed, self.epoch])
+            order = balanced_order(self.class_labels, n, rng)
         else:
             rng = np.random.default_rng([self.seed, self.epoch])
             if getattr(self.dataset, "in_memory", False):
