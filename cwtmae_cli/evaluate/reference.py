@@ -31,17 +31,19 @@ class Reference:
 
 def recipe_of(meta: dict[str, Any]) -> dict[str, Any] | None:
     """The recipe (as stored: a dict) behind a checkpoint: its store's, else the first built-in
-    one with the checkpoint's class names (in any order: classes are matched by name). ``meta``
-    needs ``label_names``; ``store`` (a store path) is used when it is still there."""
+    one with the checkpoint's class names (in any order: classes are matched by name) that reads
+    annotation files, which is what a recording brings (``cinc2017``'s CSV of record labels is
+    passed over for ``mitdb-rhythm``, whose classes are the same); else the first with those
+    classes. ``meta`` needs ``label_names``; ``store`` (a store path) is used when it is there."""
     found = store_recipe(meta)
     if found is not None:
         return found
-    matches = builtin_matches(list(meta.get("label_names") or []))
-    if not matches:
-        return None
     from cwtmae_cli.data.recipes.load import load_recipe
 
-    return load_recipe(matches[0]).to_dict()
+    names = builtin_matches(list(meta.get("label_names") or []))
+    matches = [load_recipe(name).to_dict() for name in names]
+    files = [r for r in matches if (r.get("source") or {}).get("annotations") != "reference"]
+    return (files or matches or [None])[0]
 
 
 def store_recipe(meta: dict[str, Any]) -> dict[str, Any] | None:

@@ -83,3 +83,15 @@ def test_the_overlay_draws_the_reference_where_it_lies(tmp_path):
     image_first = imread(plot_hypnogram(table, tmp_path / "a.png", first))
     image_second = imread(plot_hypnogram(table, tmp_path / "b.png", second))
     assert not np.array_equal(image_first, image_second)
+
+
+def test_rhythm_classes_read_an_atr_file_with_the_rhythm_recipe(shared_data, tmp_path):
+    # N, A, O, ~ are the classes of cinc2017 (a CSV of record labels, listed first) and of
+    # mitdb-rhythm (.atr rhythm notes): an .atr beside the record is read with mitdb-rhythm's map
+    record = _link_record(shared_data, tmp_path / "src", "201")
+    meta = {"label_names": ["N", "A", "O", "~"], "store": None}  # e.g. the bundled model
+    onsets = np.arange(0.0, 1800.0 - 10.0, 5.0)  # windows of 10 s every 5 s
+    ref = find_reference(record, meta, "MLII", onsets, 10.0)
+    assert ref is not None and ref.source == "201.atr"
+    assert {"N", "A"} <= set(label for label in ref.labels if label)
+    assert ref.labels.count("A") > 50  # 10.1 min of (AFIB: about 120 windows of 10 s
