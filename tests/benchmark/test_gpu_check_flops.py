@@ -1,5 +1,5 @@
 """benchmarks/gpu_check.py: the analytic FLOP count that its fraction of peak rests on, and its
-clean skip without a GPU."""
+clean skip without a GPU; benchmarks/bench_train.py's counted FLOPs agree with it."""
 
 from __future__ import annotations
 
@@ -47,3 +47,21 @@ def test_without_cuda_it_skips_in_one_line_and_exits_zero() -> None:
     assert done.returncode == 0
     assert done.stdout.startswith("gpu_check: skipped: no CUDA device (torch ")
     assert len(done.stdout.strip().splitlines()) == 1
+
+
+def test_bench_trains_count_includes_attention_as_the_analytic_count_does() -> None:
+    """bench_train.py's GFLOP/window is torch's counter over a real step; on the CPU the fused
+    attention kernel is invisible to that counter unless the count runs the math kernel."""
+    from bench_train import flops_per_window
+
+    from cwtmae_cli.train.pretrain import MAEObjective
+
+    torch.manual_seed(0)
+    model = CWT_MAE_RoPE(signal_len=200, cwt_scales=8, patch_size_time=20, patch_size_freq=2,
+                         embed_dim=64, depth=2, num_heads=2, decoder_embed_dim=32,
+                         decoder_depth=1, decoder_num_heads=2)
+    x = torch.randn(4, 200)
+    counted = flops_per_window(MAEObjective(model), x, torch.zeros(4, dtype=torch.long),
+                               torch.device("cpu"), "fp32")
+    # the objective's per-window z-score and the scalogram's moments add well under 1 %
+    assert counted == pytest.approx(mae_flops_per_window(model.config), rel=0.01)
