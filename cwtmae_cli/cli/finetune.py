@@ -79,6 +79,16 @@ def finetune(
             "data's mix; not with --class-weights.",
         ),
     ] = False,
+    balance_power: Annotated[
+        float | None,
+        typer.Option(
+            "--balance-power",
+            help="With --balanced-sampling: a class of n windows makes up a share of the draws "
+            "in proportion to n^(1 - power); 1 equal shares, 0.5 square-root shares, which keep "
+            "more of the common classes (default: 1).",
+            show_default=False,
+        ),
+    ] = None,
     label_smoothing: Annotated[
         float | None,
         typer.Option(

@@ -74,8 +74,7 @@ class PretrainConfig(TrainConfig):
     splits: tuple[str, ...] = ("train",)
     lr: float = 3e-4
 
-    command = "pretrain"
-    default_epochs = 20
+    command, default_epochs = "pretrain", 20
 
 
 @dataclass(frozen=True)
@@ -84,13 +83,14 @@ class FinetuneConfig(TrainConfig):
 
     pretrained: str | None = None  # MAE checkpoint (or run folder = its latest)
     model: str | None = None  # preset, only with --from-scratch and no --pretrained
-    # cot | mlp. mlp (512-wide residual MLP) outweighs a tiny encoder ~5x; 100 steps from scratch
-    # on separable data: mlp 68-74 % at lr 5e-4..3e-3, cot 88-97 % at 3e-3 (seeds 0-2)
-    head: str = "cot"
+    # mlp (512-wide residual MLP) outweighs a tiny encoder ~5x; 100 steps from scratch on
+    # separable data: mlp 68-74 % at lr 5e-4..3e-3, cot 88-97 % at 3e-3 (seeds 0-2)
+    head: str = "cot"  # cot | mlp
     classes: int | None = None  # must equal the store's number of label names
     layer_decay: float = 0.75  # lr scale = decay ** (num_layers - 1 - layer_id)
     class_weights: bool = False  # inverse-frequency weights from the train split
     balanced_sampling: bool = False  # batches drawn class-balanced (data/store/balanced.py)
+    balance_power: float = 1.0  # with balanced_sampling: class shares ~ n ** (1 - power)
     label_smoothing: float = 0.1
     freeze_encoder: bool = False  # linear probing: train the head (and final norm) only
     from_scratch: bool = False  # random encoder init (ablation)
@@ -105,10 +105,8 @@ class FinetuneConfig(TrainConfig):
     default_epochs = 10
 
 
-CONFIG_CLASSES: dict[str, type[TrainConfig]] = {
-    "pretrain": PretrainConfig,
-    "finetune": FinetuneConfig,
-}
+CONFIG_CLASSES: dict[str, type[TrainConfig]] = {"pretrain": PretrainConfig,
+                                                 "finetune": FinetuneConfig}
 
 
 def _type_name(tp: Any) -> str:
@@ -292,6 +290,8 @@ def validate(config: TrainConfig) -> None:
         need(0.0 <= config.label_smoothing < 1.0, "--label-smoothing must be in [0, 1)")
         need(not (config.class_weights and config.balanced_sampling), "--class-weights and "
              "--balanced-sampling both correct the class mix; choose one")
+        need(0.0 < config.balance_power <= 1.0 and (config.balanced_sampling or config.balance_power
+             == 1.0), "--balance-power must be in (0, 1] and needs --balanced-sampling")
         need(0.0 <= config.dropout < 1.0, "--dropout must be in [0, 1)")
         need(config.eval_every is None or config.eval_every >= 1, "--eval-every must be >= 1")
         need(config.model is None or config.model in PRESET_NAMES,

@@ -56,7 +56,8 @@ class Engine:
         self.precision = resolve_precision(config.precision, ctx.device)  # bf16 | fp32
         self.local_batch = config.batch_size // ctx.world_size
         self.sampler = ChunkShuffleSampler(job.train_set, seed=config.seed, shuffle=True,
-                                           class_labels=job.balanced_labels)
+                                           class_labels=job.balanced_labels,
+                                           balance_power=job.balance_power)
         n_windows = len(job.train_set)
         self.steps_per_epoch = n_windows // self.global_batch
         if self.steps_per_epoch == 0:

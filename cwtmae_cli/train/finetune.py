@@ -275,6 +275,7 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         meta=meta,
         layer_decay=config.layer_decay,
         balanced_labels=np.asarray(train_set.labels) if config.balanced_sampling else None,
+        balance_power=config.balance_power,
         validate=make_validate(
             val_set, n_classes, config.batch_size // ctx.world_size, config.precision
         ),

@@ -37,6 +37,7 @@ class TrainJob:
     validate: Validate | None = None
     select_metric: str | None = None  # higher is better
     balanced_labels: Any = None  # class per train window: draw classes equally often
+    balance_power: float = 1.0  # ... or in proportion to n ** (1 - power) (data/store/balanced.py)
     extra_summary: dict[str, Any] = field(default_factory=dict)
 
 

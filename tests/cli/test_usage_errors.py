@@ -43,6 +43,8 @@ CASES = [
     (["finetune", "--save-every", "0"], "--save-every must be at least 1"),
     (["finetune", "--classes", "1"], "--classes must be at least 2"),
     (["finetune", "--class-weights", "--balanced-sampling"], "choose one"),
+    (["finetune", "--balance-power", "0.5"], "needs --balanced-sampling"),
+    (["finetune", "--balanced-sampling", "--balance-power", "0"], "--balance-power must be in"),
     (["evaluate", "--split", "everything"], "unknown split `everything`"),
     (["evaluate", "--batch-size", "0"], "'--batch-size'"),
     (["evaluate", "--device", "tpu"], "unknown --device `tpu`"),

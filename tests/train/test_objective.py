@@ -151,3 +151,15 @@ def test_balanced_sampling_reaches_the_engines_sampler(tmp_path, balanced: bool)
 def _epoch(sampler, epoch: int) -> np.ndarray:
     sampler.set_epoch(epoch)
     return sampler.global_order()
+
+
+def test_the_balance_power_reaches_the_engines_sampler(tmp_path) -> None:
+    store = write_sine_store(tmp_path / "sine.zarr", n_per_class=8)
+    flags = {"data": str(store), "workdir": str(tmp_path), "out": str(tmp_path / "run"),
+             "from_scratch": True, "model": "tiny", "steps": 1, "batch_size": 4,
+             "device": "cpu", "balanced_sampling": True, "balance_power": 0.5}
+    plan = plan_finetune(flags)
+    ctx = DistContext.single(torch.device("cpu"))
+    job = build_finetune_job(plan, ctx)
+    engine = Engine(plan.config, job, ctx, run=None)
+    assert plan.config.balance_power == job.balance_power == engine.sampler.balance_power == 0.5

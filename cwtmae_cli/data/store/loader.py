@@ -228,7 +228,8 @@ class ChunkShuffleSampler(Sampler[int]):
     save). The global order is padded by wrapping (or cut with ``drop_last``) to a multiple of
     ``num_replicas``, and rank ``r`` takes the ``r``-th contiguous block, so ranks read different
     chunks and all yield the same count. Deterministic for ``(seed, epoch, num_replicas, rank)``.
-    With ``class_labels`` (one per dataset position) an epoch is drawn class-balanced instead.
+    With ``class_labels`` (one per dataset position) an epoch is drawn class-balanced instead
+    (``balance_power``: see :func:`~cwtmae_cli.data.store.balanced.balanced_order`).
     """
 
     def __init__(
@@ -241,6 +242,7 @@ class ChunkShuffleSampler(Sampler[int]):
         drop_last: bool = False,
         buffer_chunks: int = 8,
         class_labels: np.ndarray | None = None,
+        balance_power: float = 1.0,
     ) -> None:
         if not 0 <= rank < num_replicas:
             raise ValueError(f"rank {rank} not in [0, {num_replicas})")
@@ -248,6 +250,7 @@ class ChunkShuffleSampler(Sampler[int]):
         self.num_replicas, self.rank, self.drop_last = num_replicas, rank, drop_last
         self.buffer_chunks = max(1, buffer_chunks)
         self.class_labels = class_labels  # given: class-balanced draws (data/store/balanced.py)
+        self.balance_power = balance_power
         self.epoch = 0
         n = len(dataset)
         self.num_samples = n // num_replicas if drop_last else -(-n // num_replicas)
@@ -263,7 +266,7 @@ class ChunkShuffleSampler(Sampler[int]):
             order = np.arange(n)
         elif self.class_labels is not None:
             rng = np.random.default_rng([self.seed, self.epoch])
-            order = balanced_order(self.class_labels, n, rng)
+            order = balanced_order(self.class_labels, n, rng, self.balance_power)
         else:
             rng = np.random.default_rng([self.seed, self.epoch])
             if getattr(self.dataset, "in_memory", False):

@@ -1,4 +1,4 @@
-"""Class-balanced training order (``finetune --balanced-sampling``)."""
+"""Class-balanced training order (``finetune --balanced-sampling [--balance-power P]``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,22 @@ def test_every_class_is_drawn_equally_often_whatever_its_share():
     # within a class the windows are drawn alike: the 10 rare windows all come up, about evenly
     rare = np.bincount(order[SKEWED[order] == 2], minlength=1000)[990:]
     assert rare.min() > 0.7 * rare.mean()
+
+
+def test_power_one_half_draws_classes_in_proportion_to_the_square_root_of_their_sizes():
+    order = balanced_order(SKEWED, 60_000, np.random.default_rng(2), power=0.5)
+    root = np.sqrt([900, 90, 10])
+    np.testing.assert_allclose(shares(order, SKEWED, [0, 1, 2]), root / root.sum(), atol=0.01)
+    # equal shares at the default power, as before
+    np.testing.assert_allclose(
+        shares(balanced_order(SKEWED, 30_000, np.random.default_rng(2), power=1.0), SKEWED,
+               [0, 1, 2]), 1 / 3, atol=0.015)
+
+
+@pytest.mark.parametrize("power", [0.0, -1.0, 1.5])
+def test_a_power_outside_zero_one_is_refused(power):
+    with pytest.raises(ValueError, match=r"power must be in \(0, 1\]"):
+        balanced_order(SKEWED, 10, np.random.default_rng(0), power=power)
 
 
 def test_class_codes_need_not_be_contiguous():
@@ -60,3 +76,7 @@ def test_the_sampler_draws_balanced_epochs_that_replay_and_differ(skewed_dataset
     assert not np.array_equal(first, sampler.global_order())
     np.testing.assert_allclose(shares(first, labels, [0, 1, 2]), 1 / 3, atol=0.06)
     assert shares(plain.global_order(), labels, [0])[0] == pytest.approx(0.9)
+    root = ChunkShuffleSampler(skewed_dataset, seed=3, class_labels=labels, balance_power=0.5)
+    draws = np.concatenate([root.global_order() for root.epoch in range(30)])
+    expected = np.sqrt([900, 90, 10]) / np.sqrt([900, 90, 10]).sum()
+    np.testing.assert_allclose(shares(draws, labels, [0, 1, 2]), expected, atol=0.01)
