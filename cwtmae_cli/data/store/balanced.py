@@ -12,8 +12,9 @@ gave challenge scores 0.55 and 0.45 over 450 test records at equal steps: README
 the training mix it calls the rare classes more often than they occur: on the merged CinC 2017
 + MIT-BIH store of the bundled model (``tools/train_bundled_model.py``), equal shares cut the
 F1 of ``N`` over the CinC validation records from 0.77 (the data's mix) to 0.34; square-root
-shares (power 0.5) kept 0.74 and raised ``A`` from 0.27 to 0.48. The draws have no chunk locality, which costs nothing for in-memory datasets (stores up
-to ``IN_MEMORY_MAX_BYTES``) and chunk decodes for larger ones.
+shares (power 0.5) kept 0.74 and raised ``A`` from 0.27 to 0.48. The draws have no chunk
+locality, which costs nothing for in-memory datasets (stores up to ``IN_MEMORY_MAX_BYTES``) and
+chunk decodes for larger ones.
 """
 
 from __future__ import annotations
