@@ -170,12 +170,25 @@ def _recipe_lines(evaluation: dict[str, Any]) -> list[str]:
         f"{pre.get('steps')} steps (batch {pre.get('batch_size')}, lr {pre.get('lr')}), then "
         f"fine-tuned with the `{fine.get('head')}` head for {fine.get('steps')} steps (batch "
         f"{fine.get('batch_size')}, lr {fine.get('lr')}, class weights "
-        f"{'on' if fine.get('class_weights') else 'off'}), seed {fine.get('seed')}, on the "
-        "CPU.", "",
+        f"{'on' if fine.get('class_weights') else 'off'}{_draws(fine)}), seed "
+        f"{fine.get('seed')}, on the CPU.", "",
         *([str(recipe["selection"]), ""] if recipe.get("selection") else []),
         "One command reproduces it:", "",
         "```", str(recipe.get("command", "")), "```",
     ]
+
+
+def _draws(fine: dict[str, Any]) -> str:
+    """How the fine-tuning drew its batches and the loss settings it changed, for the card."""
+    power = fine.get("balance_power", 1.0)
+    draws = ("" if not fine.get("balanced_sampling") else
+             ", batches drawn class-balanced (`--balanced-sampling`)" if power == 1.0 else
+             f", batches drawn with each class's share in proportion to its size to the power "
+             f"{1 - power:g} (`--balanced-sampling --balance-power {power:g}`)")
+    extra = [f"{name} {fine[key]:g}" for key, name in (("label_smoothing", "label smoothing"),
+                                                        ("layer_decay", "layer decay"))
+             if key in fine]
+    return draws + "".join(f", {item}" for item in extra)
 
 
 def _seen(evaluation: dict[str, Any]) -> str:

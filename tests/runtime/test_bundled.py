@@ -97,3 +97,17 @@ def test_the_card_says_when_the_test_kappa_is_near_chance() -> None:
     assert "Its Cohen's kappa over the test records, 0.050, is near chance" in figures_section(doc)
     doc = evaluation_doc("m", [0.3, 0.4], test_score=0.4)  # test kappa 0.2
     assert "near chance" not in figures_section(doc)
+
+
+def test_the_card_says_how_the_batches_were_drawn() -> None:
+    from bundle_fixtures import evaluation_doc
+
+    from cwtmae_cli.runtime.bundle_card import figures_section
+
+    doc = evaluation_doc("m", [0.3, 0.4], test_score=0.4)
+    assert "class-balanced" not in figures_section(doc)  # the data's mix: nothing to say
+    doc["recipe"]["finetune"].update(balanced_sampling=True, balance_power=0.5)
+    assert ("each class's share in proportion to its size to the power 0.5 "
+            "(`--balanced-sampling --balance-power 0.5`)") in figures_section(doc)
+    doc["recipe"]["finetune"]["balance_power"] = 1.0
+    assert "batches drawn class-balanced (`--balanced-sampling`)" in figures_section(doc)
