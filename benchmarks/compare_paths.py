@@ -3,7 +3,8 @@
 The reference is the step as the seed's formulas write it, kept here on purpose so that the ratio
 is measured, not remembered: RoPE through ``rotate_half`` (a negated, concatenated copy of q and
 k), the mask built by a scatter and a gather, the decoder input by two concatenations, the
-spectral loss against a patchified copy of the target, AdamW's per-parameter Python loop, and
+spectral loss against a patchified copy of the target, AdamW's per-parameter Python loop, the
+classifier's patch tokens through the materialised scalogram (never the direct token path), and
 no autocast. Both sides run the same model (the same weights, copied), the same batch and the
 same configuration, in interleaved pairs whose order alternates; the figure is the median of the
 per-pair ratios ``reference time / path time`` (above 1: the path is faster).
@@ -126,6 +127,9 @@ def _cot_inference(model: TF_MAE_Classifier, x: torch.Tensor, precision: str,
     windows = x.numpy()
 
     def run() -> None:
+        # the reference builds the scalogram as the seed does; today's path may skip it
+        # (the direct token path, where it measured faster)
+        model.encoder.direct_tokens = False if reference else None
         with reference_path() if reference else contextlib.nullcontext():
             predict_proba(model, len(windows), lambda i: torch.from_numpy(windows[i]),
                           batch_size=len(windows), precision=precision)
