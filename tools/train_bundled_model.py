@@ -56,19 +56,29 @@ NAME = "ecg-rhythm-tiny"
 SEED = 0
 PRETRAIN = {"model": "tiny", "steps": 100, "batch_size": 32, "lr": 2e-3, "warmup_fraction": 0.1,
             "save_every": 10_000, "device": "cpu", "seed": SEED}
-FINETUNE = {"head": "cot", "steps": 800, "batch_size": 32, "lr": 3e-3, "class_weights": False,
-            "eval_every": 400, "save_every": 10_000, "device": "cpu", "seed": SEED}
+FINETUNE = {"head": "cot", "steps": 1500, "batch_size": 32, "lr": 2e-3, "class_weights": False,
+            "balanced_sampling": True, "balance_power": 0.5, "label_smoothing": 0.0,
+            "layer_decay": 1.0,
+            "eval_every": 500, "save_every": 10_000, "device": "cpu", "seed": SEED}
 VAL_FRACTION = 0.2
 TASK = "ECG rhythm"
 CINC, MITDB = "cinc2017", "mitdb"  # the merged store's prefixes of subjects and records
 SLOT = "ECG|MLII"  # the merged store's channel slot: CinC's `ECG`, else MIT-BIH's `MLII`
 # How these settings were chosen (on the validation split only; the test split was read once per
 # run, after its training ended).
-SELECTION = ("The settings were chosen on CinC 2017 alone, before MIT-BIH was added: two "
-             "fine-tuning settings were tried on the same pretrained encoder, and the one with "
-             "the better validation macro-F1 at its best step is shipped: class weights on "
-             "(inverse class frequency) 0.127 (kappa 0.031); class weights off (above) 0.367 "
-             "(kappa 0.254). They were kept unchanged for the merged data.")
+SELECTION = (
+    "Six fine-tuning settings were tried on the same pretrained encoder (100 steps) and the "
+    "merged store's train split, and the one with the best validation figures is shipped: the "
+    "validation macro-F1 over windows (the criterion before) and the challenge score over the "
+    "CinC validation records agreed. Each as macro-F1, challenge score, MIT-BIH A sensitivity "
+    "(validation windows): `cot` head, 800 steps, lr 3e-3, data's mix (the previous settings) "
+    "0.403, 0.462, 0.00; `mlp` head, 1,500 steps, lr 2e-3, data's mix 0.386, 0.464, 0.00; the "
+    "same with equal class shares (`--balanced-sampling`) 0.438, 0.428 (F1 of N over records "
+    "0.34), 0.94; the same with square-root shares (`--balance-power 0.5`) 0.483, 0.533, "
+    "0.22; `cot`, 1,500 steps, square-root shares, lr 3e-3 0.457, 0.528, 0.44; the same at lr "
+    "2e-3 (shipped) 0.513, 0.567, 0.50. All 1,500-step settings without label smoothing or "
+    "layer decay. The earlier CinC-only model (cot, 800 steps, data's mix) scored 0.483 over "
+    "the same CinC validation records.")
 
 
 def say(message: str) -> None:
