@@ -69,8 +69,9 @@ def readable_record(record: Path) -> Iterator[tuple[Path, object]]:
         copy.with_suffix(".hea").write_text(stripped, encoding="latin-1")
         try:
             header = wfdb.rdheader(str(copy))
-        except Exception:
-            raise DataError(f"cannot read the WFDB header of {name}: {first}") from first
+        except Exception as second:  # re-raised as DataError: nothing falls back to a default
+            raise DataError(f"cannot read the WFDB header of {name}: {first} (without its "
+                            f"time field: {second})") from second
         for file in {f for f in (header.file_name or []) if f}:
             source = record.parent / file
             if source.is_file() and Path(file).name == file:
