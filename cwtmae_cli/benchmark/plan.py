@@ -17,6 +17,7 @@ from cwtmae_cli.benchmark.protocol import (
     Fold,
     build_folds,
     check_same_folds,
+    check_same_workdir,
     fold_warnings,
     subset_warnings,
 )
@@ -144,13 +145,15 @@ def plan_benchmark(
     """Check everything that can fail on bad input, before anything is written.
 
     A new benchmark takes ``settings``; ``resume`` (a benchmark run folder) takes the saved
-    ones instead (``settings`` must then be None; ``device`` may still change)."""
+    ones instead (``settings`` must then be None; ``device`` may still change, ``workdir``
+    must be the run's own)."""
     from cwtmae_cli.train.finetune import resolve_pretrained
 
     notes: list[str] = []
     if resume is not None:
         run_dir, saved = _read_plan(Path(resume))
         settings, root, store, given = _saved_inputs(saved, device)
+        check_same_workdir(run_dir, root, workdir)
     else:
         assert settings is not None
         root, store = _new_store(workdir, data, notes)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -228,11 +229,22 @@ def check_same_folds(
         )
 
 
+def check_same_workdir(run_dir: object, root: Path, workdir: Path | None) -> None:
+    """UsageError when a resumed benchmark is given a workdir other than its own: its store,
+    pretraining run and cells live there, so another one would be silently ignored."""
+    if workdir is not None and Path(workdir).resolve() != Path(root).resolve():
+        raise UsageError(
+            f"--resume {run_dir}: the run was started in workdir {root}, not {workdir} "
+            "(--workdir or $CWTMAE_HOME); leave it out or give that one"
+        )
+
+
 __all__ = [
     "SETTINGS",
     "Fold",
     "build_folds",
     "check_same_folds",
+    "check_same_workdir",
     "min_subjects",
     "fold_warnings",
     "fraction_key",

@@ -150,7 +150,7 @@ def benchmark(
             "--config": config,
             "--keep-checkpoints": keep_checkpoints or None,
         }
-        plan = _resumed_plan(resume, device, given)
+        plan = _resumed_plan(resume, device, given, workdir)
     else:
         settings = _new_settings(
             folds, label_fractions, val_fraction, seed, keep_checkpoints, training, config
@@ -163,9 +163,12 @@ def benchmark(
     _run(plan, json_out)
 
 
-def _resumed_plan(resume: Path, device: str | None, given: dict[str, Any]) -> Any:
+def _resumed_plan(
+    resume: Path, device: str | None, given: dict[str, Any], workdir: Path | None
+) -> Any:
     """The plan of a benchmark to continue; refused when any setting option is given too (the
-    run's saved settings win, so a given one would be silently ignored)."""
+    run's saved settings win, so a given one would be silently ignored), or a workdir other
+    than the run's own."""
     from cwtmae_cli.benchmark.plan import plan_benchmark
     from cwtmae_cli.errors import UsageError
 
@@ -175,7 +178,7 @@ def _resumed_plan(resume: Path, device: str | None, given: dict[str, Any]) -> An
             f"--resume continues a benchmark with its saved settings; leave out "
             f"{', '.join(named)}"
         )
-    return plan_benchmark(None, resume=resume, device=device)
+    return plan_benchmark(None, resume=resume, device=device, workdir=workdir)
 
 
 def _new_settings(

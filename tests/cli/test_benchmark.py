@@ -241,6 +241,16 @@ def test_resume_refuses_new_settings(bench) -> None:
     assert "leave out --folds" in _error(result)
 
 
+def test_resume_refuses_another_workdir_and_accepts_its_own(workdir, bench, tmp_path) -> None:
+    out, _, _, _ = bench
+    args = ["benchmark", "--resume", str(out), "--workdir"]
+    result = runner.invoke(app, [*args, str(tmp_path)])
+    assert result.exit_code == 2
+    assert f"started in workdir {workdir}, not {tmp_path}" in _error(result)
+    result = runner.invoke(app, [*args, str(workdir)])
+    assert result.exit_code == 0, result.output
+
+
 def test_the_table_says_when_a_mean_covers_fewer_folds(capsys) -> None:
     from cwtmae_cli.benchmark.results import summarize
     from cwtmae_cli.cli.benchmark import render
