@@ -144,9 +144,8 @@ def plan_benchmark(
 ) -> BenchmarkPlan:
     """Check everything that can fail on bad input, before anything is written.
 
-    A new benchmark takes ``settings``; ``resume`` (a benchmark run folder) takes the saved
-    ones instead (``settings`` must then be None; ``device`` may still change, ``workdir``
-    must be the run's own)."""
+    A new benchmark takes ``settings``; ``resume`` (a run folder) the saved ones (``settings``
+    None; ``device`` may change, ``workdir`` must be the run's own)."""
     from cwtmae_cli.train.finetune import resolve_pretrained
 
     notes: list[str] = []
