@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cwtmae_cli import __version__
+from cwtmae_cli.benchmark.held_out import seen_in_pretraining, unseen_labels
 from cwtmae_cli.benchmark.protocol import (
     SETTINGS,
     Fold,
@@ -23,6 +24,7 @@ from cwtmae_cli.benchmark.protocol import (
 )
 from cwtmae_cli.benchmark.results import cell_name
 from cwtmae_cli.benchmark.scoring import RecordingScoring, recording_scoring
+from cwtmae_cli.benchmark.settings import BenchmarkSettings
 from cwtmae_cli.errors import DataError, UsageError
 
 PLAN_FILE = "plan.json"
@@ -31,46 +33,6 @@ PLOT_FILE = "label_efficiency.png"
 CELLS_DIR = "cells"
 
 Report = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class BenchmarkSettings:
-    """What a benchmark is; saved in ``plan.json`` and reused by ``--resume``."""
-
-    n_folds: int = 5
-    label_fractions: tuple[float, ...] = (0.05, 0.2, 1.0)
-    val_fraction: float = 0.2  # of each fold's non-test subjects
-    seed: int = 0  # folds, validation parts, label subsets, and every cell's training
-    keep_checkpoints: bool = False
-    finetune: dict[str, Any] = field(default_factory=dict)  # finetune flags of every cell
-    config_file: str | None = None  # finetune --config TOML of every cell
-
-    def __post_init__(self) -> None:
-        if self.n_folds < 2:
-            raise UsageError(f"--folds {self.n_folds}: cross-validation needs at least 2 folds")
-        if not 0.0 < self.val_fraction < 1.0:
-            raise UsageError(
-                f"--val-fraction {self.val_fraction:g} must lie strictly between 0 and 1"
-            )
-        if not self.label_fractions or not all(0.0 < f <= 1.0 for f in self.label_fractions):
-            raise UsageError(
-                f"--label-fractions {list(self.label_fractions)}: each must lie in (0, 1]"
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "n_folds": self.n_folds,
-            "label_fractions": list(self.label_fractions),
-            "val_fraction": self.val_fraction,
-            "seed": self.seed,
-            "keep_checkpoints": self.keep_checkpoints,
-            "finetune": dict(self.finetune),
-            "config_file": self.config_file,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> BenchmarkSettings:
-        return cls(**{**data, "label_fractions": tuple(data["label_fractions"])})
 
 
 @dataclass(frozen=True)
@@ -102,6 +64,7 @@ class BenchmarkPlan:
     scoring: RecordingScoring = RecordingScoring()  # test recordings too? the recipe's [score]?
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    seen_overlap: dict | None = None  # test recordings pretraining saw (runtime/seen.py)
 
     def cells(self) -> list[Cell]:
         """Fold by fold, each fraction, pretrained then scratch."""
@@ -116,7 +79,7 @@ class BenchmarkPlan:
         return self.run_dir / CELLS_DIR / f"{cell.name}.json"
 
 
-def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[dict], list[str]]:
     from cwtmae_cli.data.store.schema import open_store
 
     store = open_store(store_path)
@@ -128,8 +91,7 @@ def _store_arrays(store_path: Path) -> tuple[np.ndarray, np.ndarray, list[str], 
             "(prepare one with a labelling recipe such as cinc2017 or mitdb-af)"
         )
     recording = np.asarray(store.recording[:], dtype=np.int64)  # (N,)
-    subjects = [str(r["subject"]) for r in store.recordings]
-    return labels, recording, subjects, names
+    return labels, recording, store.recordings, names
 
 
 def plan_benchmark(
@@ -142,10 +104,8 @@ def plan_benchmark(
     resume: Path | None = None,
     device: str | None = None,
 ) -> BenchmarkPlan:
-    """Check everything that can fail on bad input, before anything is written.
-
-    A new benchmark takes ``settings``; ``resume`` (a run folder) the saved ones (``settings``
-    None; ``device`` may change, ``workdir`` must be the run's own)."""
+    """Check all that bad input can fail, before anything is written: a new benchmark takes
+    ``settings``, ``resume`` (a run folder; ``device`` may change) the saved ones."""
     from cwtmae_cli.train.finetune import resolve_pretrained
 
     notes: list[str] = []
@@ -158,10 +118,11 @@ def plan_benchmark(
         root, store = _new_store(workdir, data, notes)
         given = pretrained
     batch_size, device = _checked_training(settings)
-    labels, recording, subjects, names = _store_arrays(store)
+    labels, recording, recordings, names = _store_arrays(store)
     ckpt = resolve_pretrained(root, given)
     notes += _pretrained_notes(ckpt, store, chosen=given is None)
-    folds, warnings = _folds(labels, recording, subjects, names, settings, batch_size)
+    folds, warnings, seen, labels = _folds(labels, recording, recordings, names, settings,
+                                           batch_size, ckpt, notes)
     if resume is not None:
         check_same_folds(saved["folds"], folds, store, run_dir)
     else:
@@ -181,6 +142,7 @@ def plan_benchmark(
         scoring=recording_scoring(store, labels, recording),
         warnings=tuple(warnings),
         notes=tuple(notes),
+        seen_overlap=seen,
     )
 
 
@@ -202,17 +164,26 @@ def _pretrained_notes(ckpt: Path, store_path: Path, chosen: bool) -> list[str]:
 def _folds(
     labels: np.ndarray,
     recording: np.ndarray,
-    subjects: list[str],
+    recordings: list[dict],
     names: list[str],
     settings: BenchmarkSettings,
     batch_size: int,
-) -> tuple[list[Fold], list[str]]:
-    """The subject-wise folds of the settings and the warnings about them and their label
-    subsets (DataError for a subset smaller than a batch)."""
+    pretrained: Path,
+    notes: list[str],
+) -> tuple[list[Fold], list[str], dict | None, np.ndarray]:
+    """The subject-wise folds of the settings (with ``unseen_only``, of the recordings the
+    ``pretrained`` checkpoint did not see), the warnings about them and their label subsets
+    (DataError for a subset smaller than a batch), how many tested recordings the pretraining
+    saw, and the labels the folds were built from."""
+    from cwtmae_cli.runtime.checkpoint import read_meta
+
+    pretrained_meta = read_meta(pretrained)
+    if settings.unseen_only:
+        labels = unseen_labels(labels, recording, recordings, pretrained_meta, notes)
     folds = build_folds(
         labels,
         recording,
-        subjects,
+        [str(r["subject"]) for r in recordings],
         len(names),
         settings.n_folds,
         settings.val_fraction,
@@ -222,7 +193,8 @@ def _folds(
     warnings += subset_warnings(
         folds, labels, settings.label_fractions, settings.seed, names, batch_size
     )
-    return folds, warnings
+    seen = seen_in_pretraining(pretrained_meta, recordings, recording, folds, warnings)
+    return folds, warnings, seen, labels
 
 
 def _new_run_dir(root: Path, out: Path | None) -> Path:

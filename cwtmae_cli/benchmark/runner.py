@@ -108,6 +108,7 @@ def benchmark_doc(plan: BenchmarkPlan, cells: list[dict[str, Any]]) -> dict[str,
         "run_dir": str(plan.run_dir),
         "complete": complete,
         "warnings": list(plan.warnings),
+        "seen_in_pretraining": plan.seen_overlap,  # test recordings the pretraining saw
         **plan.scoring.describe(),  # labels_per_recording, score
         "per_fold": cells,
         "summary": summarize(

@@ -99,6 +99,14 @@ def benchmark(
             help="Keep every cell's checkpoints (default: removed once scored).",
         ),
     ] = False,
+    unseen_only: Annotated[
+        bool,
+        typer.Option(
+            "--unseen-only",
+            help="Cross-validate only the recordings the pretraining checkpoint did not see "
+            "(matched by name and length; both settings, same folds): held-out figures.",
+        ),
+    ] = False,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -149,11 +157,13 @@ def benchmark(
             "--out": out_dir,
             "--config": config,
             "--keep-checkpoints": keep_checkpoints or None,
+            "--unseen-only": unseen_only or None,
         }
         plan = _resumed_plan(resume, device, given, workdir)
     else:
         settings = _new_settings(
-            folds, label_fractions, val_fraction, seed, keep_checkpoints, training, config
+            folds, label_fractions, val_fraction, seed, (keep_checkpoints, unseen_only),
+            training, config,
         )
         from cwtmae_cli.benchmark.plan import plan_benchmark
 
@@ -186,12 +196,13 @@ def _new_settings(
     label_fractions: str | None,
     val_fraction: float | None,
     seed: int | None,
-    keep_checkpoints: bool,
+    flags: tuple[bool, bool],
     training: dict[str, Any],
     config: Path | None,
 ) -> Any:
     """The settings of a new benchmark: the options given, the defaults for the others; the
-    fine-tuning options only where given (``--channel 1`` as index 1)."""
+    fine-tuning options only where given (``--channel 1`` as index 1). ``flags``:
+    ``--keep-checkpoints``, ``--unseen-only``."""
     from cwtmae_cli.benchmark.plan import BenchmarkSettings
     from cwtmae_cli.benchmark.protocol import parse_fractions
 
@@ -205,7 +216,8 @@ def _new_settings(
         ),
         val_fraction=0.2 if val_fraction is None else val_fraction,
         seed=0 if seed is None else seed,
-        keep_checkpoints=keep_checkpoints,
+        keep_checkpoints=flags[0],
+        unseen_only=flags[1],
         finetune={k: v for k, v in training.items() if v is not None},
         config_file=str(config.resolve()) if config is not None else None,
     )

@@ -90,6 +90,8 @@ def evaluate(
         note("labels are per recording: --per-recording scores recordings too")
     if result.channel_mismatches:
         warn(channel_mismatch_line(result))
+    for line in result.seen_warnings:
+        warn(line)
     title = f"{Path(ckpt).name} on {Path(store).name} ({split})"
     _report(result, doc, json_path, plot, title=title)
 

@@ -21,6 +21,7 @@ from cwtmae_cli.errors import CheckpointError, DataError, StoreError, UsageError
 from cwtmae_cli.evaluate.recording_level import labels_per_recording, recording_metrics
 from cwtmae_cli.evaluate.slots import checkpoint_slots
 from cwtmae_cli.metrics import classification_metrics, per_recording_metrics
+from cwtmae_cli.runtime.seen import keys_of, overlap_counts, overlap_lines
 from cwtmae_cli.wording import plural
 
 # Split name -> the store's split codes it scores. ``all`` is every window whatever its split
@@ -135,6 +136,10 @@ class EvaluationResult:
     checkpoint_channel: str = ""
     precision: str = "fp32"  # the network's numerics (bf16 autocast or fp32)
     channel_mismatches: list[dict] = field(default_factory=list)
+    # recordings scored that a training stage saw ({stage: count}, None: unknown), and what that
+    # means (runtime/seen.py)
+    seen_overlap: dict | None = None
+    seen_warnings: list[str] = field(default_factory=list)
     y_true: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     y_pred: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
 
@@ -151,6 +156,8 @@ class EvaluationResult:
             "channel": self.channel,
             "checkpoint_channel": self.checkpoint_channel,
             "channel_mismatches": self.channel_mismatches,
+            "seen_in_training": self.seen_overlap,
+            "seen_warnings": self.seen_warnings,
             "precision": self.precision,
             "context": self.context,
             "label_names": self.label_names,
@@ -212,6 +219,7 @@ def _result(probs, dataset, store, meta: dict, per_recording: bool, where: dict)
     label_names = list(meta["label_names"])
     ids = [str(r.get("id", i)) for i, r in enumerate(store.recordings)]
     by_recording = labels_per_recording(store.recordings, dataset.recording)
+    scored = keys_of(store.recordings, dataset.recording)
     return EvaluationResult(
         **where,
         label_names=label_names,
@@ -232,6 +240,8 @@ def _result(probs, dataset, store, meta: dict, per_recording: bool, where: dict)
             for slot, store_slot in zip(checkpoint_slots(meta), dataset.channels, strict=True)
             for found in channel_mismatches(slot, store_slot, store.recordings, dataset.recording)
         ],
+        seen_overlap=overlap_counts(meta, scored),
+        seen_warnings=overlap_lines(meta, scored, "scored here"),
         y_true=y_true,
         y_pred=y_pred,
     )

@@ -245,6 +245,12 @@ def describe_checkpoint(path: Path) -> dict[str, Any]:
         "channel_slots": _channel_slots(meta.get("preprocessing", {})),
         "label_names": meta.get("label_names", []),
         "store": meta.get("store"),
+        # per training stage: the store, splits and number of recordings it saw (the lists
+        # themselves are in meta.json; None: made before cwtmae kept them)
+        "seen": None if meta.get("seen") is None else {
+            stage: entry and {k: entry.get(k) for k in ("store", "splits", "n_recordings")}
+            for stage, entry in meta["seen"].items()
+        },
         "metrics": meta.get("metrics", {}),
         # Parameters as counted at save time; else every value in the weights file (incl. buffers).
         "n_parameters": (meta.get("weights") or {}).get("n_parameters", n_parameters),

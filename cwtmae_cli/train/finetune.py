@@ -20,12 +20,12 @@ from cwtmae_cli.data.split import TRAIN, VALIDATION
 from cwtmae_cli.errors import CheckpointError, ConfigError, DataError
 from cwtmae_cli.runtime.checkpoint import read_meta, resolve_checkpoint
 from cwtmae_cli.runtime.loading import load_state_dict, load_weights
+from cwtmae_cli.train.classifier_meta import classifier_meta, pretraining_seen
 from cwtmae_cli.train.config import FinetuneConfig
 from cwtmae_cli.train.distributed import DistContext
 from cwtmae_cli.train.job import Events, TrainJob
 from cwtmae_cli.train.launch import launch
 from cwtmae_cli.train.plan import RunPlan, display_path, plan_run
-from cwtmae_cli.train.pretrain import preprocessing_meta
 from cwtmae_cli.train.validation import make_validate
 from cwtmae_cli.train.window_fit import pretrained_window_note
 from cwtmae_cli.train.worker import run_worker
@@ -218,22 +218,6 @@ def _build_classifier(plan: RunPlan, train_set: Any, in_channels: int = 1
     return build_classifier(None, **head, **encoder), preset
 
 
-def classifier_meta(
-    model: nn.Module, train_set: Any, preset: str | None, store: Path, pretrained: str | None
-) -> dict[str, Any]:
-    """What a classifier checkpoint's meta.json says about the job (see ``checkpoint_meta``):
-    evaluate and predict rebuild the model and its preprocessing from it alone."""
-    return {
-        "kind": "classifier",
-        "preset": preset,
-        "model_config": model.config,
-        "preprocessing": preprocessing_meta(train_set, model.config),
-        "label_names": train_set.label_names,
-        "store": str(store),
-        "pretrained": pretrained,
-    }
-
-
 def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
     """The classifier (pretrained, from scratch, or rebuilt for resume) and its data."""
     from cwtmae_cli.data.context import with_context
@@ -256,6 +240,9 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         positions=_split_windows(plan, VALIDATION),
     )
     model, preset = _build_classifier(plan, train_set, len(train_set.channels))
+    pretrained = config.pretrained if not config.from_scratch else None
+    meta = classifier_meta(model, train_set, preset, plan.store, pretrained, val_set,
+                           pretraining_seen(plan, pretrained))
     train_set, val_set = (with_context(w, config.context) for w in (train_set, val_set))
     if config.freeze_encoder:
         for param in model.encoder.parameters():
@@ -266,8 +253,6 @@ def build_finetune_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
         inverse_frequency_weights(train_set.labels, n_classes) if config.class_weights else None
     )
     objective = ClassifierObjective(model, weights, config.label_smoothing).to(ctx.device)
-    pretrained = config.pretrained if not config.from_scratch else None
-    meta = classifier_meta(model, train_set, preset, plan.store, pretrained)
     return TrainJob(
         model=model,
         objective=objective,

@@ -70,6 +70,16 @@ def preprocessing_meta(dataset: Any, model_config: dict[str, Any]) -> dict[str, 
     }
 
 
+def seen_of(dataset: Any, splits: tuple[str, ...]) -> dict[str, Any]:
+    """The ``seen`` list (runtime/seen.py) of a ``WindowDataset``'s windows, the store's
+    ``splits``."""
+    from cwtmae_cli.data.store.schema import open_store
+    from cwtmae_cli.runtime.seen import seen_entry
+
+    recordings = open_store(dataset.store_path).recordings
+    return seen_entry(dataset.store_path, recordings, dataset.recording, splits)
+
+
 def plan_pretrain(flags: dict[str, Any], config_file: Path | None = None) -> RunPlan:
     """Resolve and check a pretraining run (nothing is written)."""
     from cwtmae_cli.data.store.loader import WindowDataset
@@ -89,14 +99,17 @@ def plan_pretrain(flags: dict[str, Any], config_file: Path | None = None) -> Run
     return plan
 
 
-def mae_meta(model: nn.Module, dataset: Any, preset: str | None, store: Path) -> dict[str, Any]:
-    """What a pretraining checkpoint's meta.json says about the job (see ``checkpoint_meta``)."""
+def mae_meta(model: nn.Module, dataset: Any, preset: str | None, store: Path,
+             splits: tuple[str, ...] = ("train",)) -> dict[str, Any]:
+    """What a pretraining checkpoint's meta.json says about the job (see ``checkpoint_meta``),
+    with the recordings of ``dataset`` (the store's ``splits``) it reconstructs (``seen``)."""
     return {
         "kind": "mae",
         "preset": preset,
         "model_config": model.config,
         "preprocessing": preprocessing_meta(dataset, model.config),
         "store": str(store),
+        "seen": {"pretraining": seen_of(dataset, splits)},
     }
 
 
@@ -119,7 +132,7 @@ def build_pretrain_job(plan: RunPlan, ctx: DistContext) -> TrainJob:
             overrides["mask_ratio"] = config.mask_ratio
         model = build_mae(config.model, **overrides)
     model.to(ctx.device)
-    meta = mae_meta(model, dataset, config.model, plan.store)
+    meta = mae_meta(model, dataset, config.model, plan.store, config.splits)
     return TrainJob(model=model, objective=MAEObjective(model), train_set=dataset, meta=meta)
 
 
